@@ -1,0 +1,171 @@
+/**
+ * Finds the services of the configured clusters and what their current deployments run.
+ *
+ * Calls: ListClusters (only when no clusters are configured), ListServices (100 a page),
+ * DescribeServices (10 at a time). Services are handed to `visit` as soon as their batch is
+ * described, so reading task definitions and redeploying overlap with discovery.
+ */
+import {
+  DescribeServicesCommand,
+  ListClustersCommand,
+  ListServicesCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import { errorMessage } from './errors.js';
+import { type Limiter, createLimiter } from './limit.js';
+import type { EcsLike } from './task-definitions.js';
+
+/** What the redeployer needs to know about a service. */
+export interface ServiceSummary {
+  readonly arn: string;
+  readonly name: string;
+  readonly clusterArn: string;
+  /** ACTIVE, DRAINING or INACTIVE. */
+  readonly status: string;
+  /** ECS, CODE_DEPLOY or EXTERNAL. */
+  readonly controller: string;
+  /** Task definitions of every current deployment (PRIMARY, ACTIVE) and task set. */
+  readonly taskDefinitions: readonly string[];
+  /** Creation time of the newest deployment or task set. */
+  readonly newestDeploymentAt?: Date;
+}
+
+export interface DiscoveryFailure {
+  /** The cluster or services that could not be read. */
+  readonly target: string;
+  readonly error: string;
+}
+
+export interface DiscoveryOptions {
+  /** Cluster names or ARNs; empty means every cluster of the account and Region. */
+  readonly clusters: readonly string[];
+  /** Concurrent DescribeServices calls. @default 10 */
+  readonly describeConcurrency?: number;
+  /** Clusters listed at once. @default 5 */
+  readonly clusterConcurrency?: number;
+}
+
+export interface DiscoveryStats {
+  clusters: number;
+  services: number;
+}
+
+const CURRENT = new Set(['PRIMARY', 'ACTIVE']);
+
+export function summarise(service: Service): ServiceSummary | undefined {
+  const { serviceArn, serviceName, clusterArn } = service;
+  if (serviceArn === undefined || clusterArn === undefined) return undefined;
+  const taskDefinitions = new Set<string>();
+  let newest: Date | undefined;
+  const consider = (taskDefinition?: string, createdAt?: Date): void => {
+    if (taskDefinition) taskDefinitions.add(taskDefinition);
+    if (createdAt instanceof Date && !Number.isNaN(createdAt.getTime())) {
+      if (newest === undefined || createdAt > newest) newest = createdAt;
+    }
+  };
+  for (const deployment of service.deployments ?? []) {
+    if (CURRENT.has(deployment.status ?? '')) {
+      consider(deployment.taskDefinition, deployment.createdAt);
+    }
+  }
+  for (const taskSet of service.taskSets ?? []) {
+    if (CURRENT.has(taskSet.status ?? '')) consider(taskSet.taskDefinition, taskSet.createdAt);
+  }
+  if (taskDefinitions.size === 0 && service.taskDefinition) {
+    taskDefinitions.add(service.taskDefinition);
+  }
+  return {
+    arn: serviceArn,
+    name: serviceName ?? serviceArn.split('/').pop() ?? serviceArn,
+    clusterArn,
+    status: service.status ?? 'ACTIVE',
+    controller: service.deploymentController?.type ?? 'ECS',
+    taskDefinitions: [...taskDefinitions],
+    ...(newest && { newestDeploymentAt: newest }),
+  };
+}
+
+/**
+ * Walks every service of the configured clusters, calling `visit` for each as soon as it is
+ * described; resolves when every visit has settled. Failures to read a cluster or a batch of
+ * services are returned, not thrown, so the rest is still handled.
+ */
+export async function discoverServices(
+  ecs: EcsLike,
+  options: DiscoveryOptions,
+  visit: (service: ServiceSummary) => Promise<void>,
+  stats: DiscoveryStats = { clusters: 0, services: 0 },
+): Promise<DiscoveryFailure[]> {
+  const failures: DiscoveryFailure[] = [];
+  const visits: Promise<void>[] = [];
+  const describe: Limiter = createLimiter(options.describeConcurrency ?? 10);
+  const clusterLimit: Limiter = createLimiter(options.clusterConcurrency ?? 5);
+
+  let clusters = [...options.clusters];
+  if (clusters.length === 0) {
+    try {
+      let nextToken: string | undefined;
+      do {
+        const page = await ecs.send(new ListClustersCommand({ maxResults: 100, nextToken }));
+        clusters.push(...(page.clusterArns ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+    } catch (error) {
+      failures.push({ target: 'ListClusters', error: errorMessage(error) });
+      return failures;
+    }
+  }
+  stats.clusters = clusters.length;
+
+  const describeBatch = async (cluster: string, arns: string[]): Promise<void> => {
+    try {
+      const { services = [], failures: missing = [] } = await describe.run(() =>
+        ecs.send(new DescribeServicesCommand({ cluster, services: arns })),
+      );
+      for (const failure of missing) {
+        // MISSING: deleted between listing and describing; nothing to redeploy.
+        if (failure.reason !== 'MISSING') {
+          failures.push({
+            target: failure.arn ?? cluster,
+            error: `DescribeServices: ${failure.reason ?? 'unknown'}`,
+          });
+        }
+      }
+      for (const service of services) {
+        const summary = summarise(service);
+        if (summary) {
+          stats.services += 1;
+          visits.push(visit(summary));
+        }
+      }
+    } catch (error) {
+      failures.push({ target: `${cluster} (${arns.length} services)`, error: errorMessage(error) });
+    }
+  };
+
+  await Promise.all(
+    clusters.map((cluster) =>
+      clusterLimit.run(async () => {
+        const batches: Promise<void>[] = [];
+        try {
+          let nextToken: string | undefined;
+          do {
+            const page = await ecs.send(
+              new ListServicesCommand({ cluster, maxResults: 100, nextToken }),
+            );
+            const arns = page.serviceArns ?? [];
+            for (let i = 0; i < arns.length; i += 10) {
+              batches.push(describeBatch(cluster, arns.slice(i, i + 10)));
+            }
+            nextToken = page.nextToken;
+          } while (nextToken);
+        } catch (error) {
+          failures.push({ target: cluster, error: errorMessage(error) });
+        }
+        await Promise.all(batches);
+      }),
+    ),
+  );
+  await Promise.all(visits);
+  return failures;
+}

@@ -1,0 +1,88 @@
+/**
+ * Decides what a change means for one service, and forces new deployments.
+ */
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import type { Change } from './change.js';
+import type { ServiceSummary } from './discovery.js';
+import { errorMessage, errorName } from './errors.js';
+import type { EcsLike } from './task-definitions.js';
+
+/**
+ * Event times have one-second precision: a change stamped 12:00:00 happened before 12:00:01.
+ * Only a deployment created at or after that bound certainly started its tasks after the change.
+ */
+export const EVENT_TIME_PRECISION_MS = 1000;
+
+export type Decision =
+  | { readonly kind: 'redeploy' }
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'needs-action'; readonly reason: string }
+  | { readonly kind: 'still-referenced'; readonly reason: string };
+
+/** What to do with a service whose current task definitions are affected by `change`. */
+export function decide(service: ServiceSummary, change: Change): Decision {
+  if (service.status !== 'ACTIVE') {
+    return { kind: 'skip', reason: `service is ${service.status}` };
+  }
+  if (change.action === 'warn') {
+    return {
+      kind: 'still-referenced',
+      reason:
+        `${change.kind} was deleted but is still referenced: new tasks will fail to start ` +
+        'until the task definition or the ' +
+        change.kind +
+        ' is fixed',
+    };
+  }
+  if (service.controller === 'CODE_DEPLOY') {
+    return {
+      kind: 'needs-action',
+      reason: 'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
+    };
+  }
+  if (service.controller === 'EXTERNAL') {
+    return {
+      kind: 'needs-action',
+      reason: 'deployment controller EXTERNAL: create a new task set to pick up the change',
+    };
+  }
+  const newest = service.newestDeploymentAt;
+  if (newest && newest.getTime() >= change.time.getTime() + EVENT_TIME_PRECISION_MS) {
+    return {
+      kind: 'skip',
+      reason: `already deployed after the change (deployment created ${newest.toISOString()})`,
+    };
+  }
+  return { kind: 'redeploy' };
+}
+
+export type UpdateOutcome =
+  | { readonly kind: 'redeployed'; readonly deploymentAt?: Date }
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly error: string };
+
+/** Errors that mean the service is gone or going: nothing left to redeploy. */
+const GONE = new Set(['ServiceNotFoundException', 'ServiceNotActiveException']);
+
+/** Forces a new deployment of one service. Never throws: the outcome says what happened. */
+export async function forceNewDeployment(
+  ecs: EcsLike,
+  service: ServiceSummary,
+): Promise<UpdateOutcome> {
+  try {
+    const { service: updated } = await ecs.send(
+      new UpdateServiceCommand({
+        cluster: service.clusterArn,
+        service: service.arn,
+        forceNewDeployment: true,
+      }),
+    );
+    const primary = updated?.deployments?.find((d) => d.status === 'PRIMARY');
+    return { kind: 'redeployed', ...(primary?.createdAt && { deploymentAt: primary.createdAt }) };
+  } catch (error) {
+    if (GONE.has(errorName(error))) {
+      return { kind: 'skip', reason: `service disappeared before the update (${errorName(error)})` };
+    }
+    return { kind: 'failed', error: errorMessage(error) };
+  }
+}
