@@ -125,7 +125,9 @@ export function secretCloudTrailPattern(prefixes: readonly string[] = []): Patte
  * rotation service's `additionalEventData.SecretId` (an ARN).
  */
 function secretIdLocations(prefixes: readonly string[]): Pattern[] {
-  const arns = prefixes.map((prefix) => ({ wildcard: `arn:*:secretsmanager:*:*:secret:${prefix}*` }));
+  const arns = prefixes.map((prefix) => ({
+    wildcard: `arn:*:secretsmanager:*:*:secret:${prefix}*`,
+  }));
   return [
     { requestParameters: { secretId: [...prefixes.map((prefix) => ({ prefix })), ...arns] } },
     { additionalEventData: { SecretId: arns } },
@@ -136,8 +138,7 @@ function merge(a: Pattern, b: Pattern): Pattern {
   const result: Record<string, unknown> = { ...a };
   for (const [key, value] of Object.entries(b)) {
     const existing = result[key];
-    result[key] =
-      isPlainObject(existing) && isPlainObject(value) ? merge(existing, value) : value;
+    result[key] = isPlainObject(existing) && isPlainObject(value) ? merge(existing, value) : value;
   }
   return result;
 }

@@ -300,17 +300,17 @@ export class SecretRedeployer extends Construct {
       rule(
         'ParameterChangeRule',
         'Parameter Store Create/Update/Delete of a watched parameter',
-        parameterChangePattern(parameterPrefixes) as events.EventPattern,
+        parameterChangePattern(parameterPrefixes),
       ),
       rule(
         'ParameterExpirationRule',
         'Parameter Store Expiration policy deleted a watched parameter',
-        parameterExpirationPattern(parameterPrefixes) as events.EventPattern,
+        parameterExpirationPattern(parameterPrefixes),
       ),
       rule(
         'SecretLabelUpdatedRule',
         'Secrets Manager moved a staging label (AWSCURRENT: a new value is live)',
-        secretLabelUpdatedPattern(secretPrefixes) as events.EventPattern,
+        secretLabelUpdatedPattern(secretPrefixes),
       ),
     ];
     if (props.enableCloudTrailRule) {
@@ -318,7 +318,7 @@ export class SecretRedeployer extends Construct {
         rule(
           'SecretCloudTrailRule',
           'Secrets Manager calls recorded by CloudTrail that change or delete a secret',
-          secretCloudTrailPattern(secretPrefixes) as events.EventPattern,
+          secretCloudTrailPattern(secretPrefixes),
         ),
       );
     }

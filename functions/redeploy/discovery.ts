@@ -101,7 +101,7 @@ export async function discoverServices(
   const describe: Limiter = createLimiter(options.describeConcurrency ?? 10);
   const clusterLimit: Limiter = createLimiter(options.clusterConcurrency ?? 5);
 
-  let clusters = [...options.clusters];
+  const clusters = [...options.clusters];
   if (clusters.length === 0) {
     try {
       let nextToken: string | undefined;

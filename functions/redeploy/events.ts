@@ -75,9 +75,7 @@ function isObject(value: unknown): value is Json {
 }
 
 function strings(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string')
-    ? (value as string[])
-    : undefined;
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -255,7 +253,9 @@ function secretsManagerCloudTrail(envelope: Envelope, scope: Scope): Interpretat
     return ignore(`detail.eventSource ${truncate(eventSource)} is not Secrets Manager`);
   }
   if (record.errorCode !== undefined && record.errorCode !== null) {
-    return ignore(`${eventName} failed (${truncate(String(record.errorCode))}); nothing changed`);
+    return ignore(
+      `${eventName} failed (${truncate(JSON.stringify(record.errorCode))}); nothing changed`,
+    );
   }
   const request = isObject(record.requestParameters) ? record.requestParameters : {};
   const response = isObject(record.responseElements) ? record.responseElements : {};

@@ -28,9 +28,7 @@ function homeScope(context: Context | undefined, event: unknown): Scope {
   // Invoked outside Lambda (local runs, tests): the Region from the environment, the account
   // from the event.
   const account =
-    typeof event === 'object' && event !== null && 'account' in event
-      ? String(event.account)
-      : '';
+    typeof event === 'object' && event !== null && 'account' in event ? String(event.account) : '';
   return {
     partition: 'aws',
     region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '',

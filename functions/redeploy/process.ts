@@ -154,7 +154,8 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
       }
       const outcome = await updates.run(() => forceNewDeployment(ecs, service));
       if (outcome.kind === 'redeployed') redeployed.push(service.arn);
-      else if (outcome.kind === 'skip') skipped.push({ service: service.arn, reason: outcome.reason });
+      else if (outcome.kind === 'skip')
+        skipped.push({ service: service.arn, reason: outcome.reason });
       else failed.push({ target: service.arn, error: outcome.error });
     } catch (error) {
       failed.push({ target: service.arn, error: errorMessage(error) });
@@ -169,7 +170,8 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
   );
   failed.push(...discoveryFailures.map(({ target, error }) => ({ target, error })));
 
-  const byService = (a: ServiceEntry, b: ServiceEntry): number => a.service.localeCompare(b.service);
+  const byService = (a: ServiceEntry, b: ServiceEntry): number =>
+    a.service.localeCompare(b.service);
   return {
     outcome: 'handled',
     change: describeChange(change),

@@ -37,7 +37,8 @@ export function decide(service: ServiceSummary, change: Change): Decision {
   if (service.controller === 'CODE_DEPLOY') {
     return {
       kind: 'needs-action',
-      reason: 'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
+      reason:
+        'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
     };
   }
   if (service.controller === 'EXTERNAL') {
@@ -81,7 +82,10 @@ export async function forceNewDeployment(
     return { kind: 'redeployed', ...(primary?.createdAt && { deploymentAt: primary.createdAt }) };
   } catch (error) {
     if (GONE.has(errorName(error))) {
-      return { kind: 'skip', reason: `service disappeared before the update (${errorName(error)})` };
+      return {
+        kind: 'skip',
+        reason: `service disappeared before the update (${errorName(error)})`,
+      };
     }
     return { kind: 'failed', error: errorMessage(error) };
   }

@@ -78,7 +78,9 @@ export async function resolveSecretChange(
     stages = stagesMovedBy(pending.stages);
   } else {
     const labels =
-      pending.versionId === undefined ? undefined : described?.VersionIdsToStages?.[pending.versionId];
+      pending.versionId === undefined
+        ? undefined
+        : described?.VersionIdsToStages?.[pending.versionId];
     if (labels !== undefined && stagesMovedBy(labels).length === 0) {
       return {
         kind: 'ignored',
