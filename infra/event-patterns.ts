@@ -113,7 +113,8 @@ export function secretCloudTrailPattern(prefixes: readonly string[] = []): Patte
     source: ['aws.secretsmanager'],
     'detail-type': ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
     detail: {
-      eventSource: ['secretsmanager.amazonaws.com'],
+      // `source` already says Secrets Manager; not requiring `eventSource` as well keeps
+      // lightly redacted records (seen in the wild without it) matching.
       errorCode: [{ exists: false }],
       $or: alternatives,
     },

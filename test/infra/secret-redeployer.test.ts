@@ -1,0 +1,407 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { describe, expect, it } from 'vitest';
+import {
+  parameterChangePattern,
+  parameterExpirationPattern,
+  secretCloudTrailPattern,
+  secretLabelUpdatedPattern,
+} from '../../infra/event-patterns.js';
+import { SecretRedeployer } from '../../infra/secret-redeployer.js';
+import { constructTemplate, newApp } from './synth.js';
+
+const VALUE_READING_ACTIONS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:BatchGetSecretValue',
+  'ssm:GetParameter',
+  'ssm:GetParameters',
+  'ssm:GetParametersByPath',
+  'ssm:GetParameterHistory',
+  'kms:Decrypt',
+];
+
+/** Every action granted by any IAM policy in the template, wildcards included. */
+function grantedActions(template: Template): string[] {
+  const actions: string[] = [];
+  const policies = {
+    ...template.findResources('AWS::IAM::Policy'),
+    ...template.findResources('AWS::IAM::Role'),
+  };
+  const collect = (document: unknown): void => {
+    const statements = (document as { Statement?: unknown[] } | undefined)?.Statement ?? [];
+    for (const statement of statements as { Effect: string; Action: string | string[] }[]) {
+      if (statement.Effect !== 'Allow') continue;
+      actions.push(...([] as string[]).concat(statement.Action));
+    }
+  };
+  for (const resource of Object.values(policies)) {
+    const props = resource.Properties as {
+      PolicyDocument?: unknown;
+      Policies?: { PolicyDocument: unknown }[];
+      ManagedPolicyArns?: unknown[];
+    };
+    collect(props.PolicyDocument);
+    for (const inline of props.Policies ?? []) collect(inline.PolicyDocument);
+  }
+  return actions;
+}
+
+/** Whether an IAM action pattern (with `*` wildcards) grants `action`. */
+function grants(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
+  return regex.test(action);
+}
+
+/** The statements of every IAM policy, with `Fn::Join`s of the partition resolved to strings. */
+function statements(template: Template): Record<string, unknown>[] {
+  const flatten = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(flatten);
+    if (typeof value !== 'object' || value === null) return value;
+    const object = value as Record<string, unknown>;
+    const join = object['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) {
+      return join[1].map((part) => (isPartition(part) ? 'aws' : flatten(part))).join(join[0]);
+    }
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
+  };
+  const isPartition = (part: unknown): boolean =>
+    typeof part === 'object' &&
+    part !== null &&
+    (part as { Ref?: string }).Ref === 'AWS::Partition';
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (policy) =>
+      flatten(
+        (policy.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument
+          .Statement,
+      ) as Record<string, unknown>[],
+  );
+}
+
+describe('SecretRedeployer function', () => {
+  it('runs on the newest Node.js runtime, arm64, bundled as an ES module handler', () => {
+    const { template } = constructTemplate();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 300,
+    });
+  });
+
+  it('passes its configuration through the environment', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const cluster = ecs.Cluster.fromClusterArn(
+      stack,
+      'C',
+      'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+    );
+    new SecretRedeployer(stack, 'R', {
+      clusters: [cluster],
+      dryRun: true,
+      concurrency: 7,
+      secretNamePrefixes: ['prod/', 'shared/'],
+      parameterNamePrefixes: ['/prod/'],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CLUSTERS: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+          DRY_RUN: 'true',
+          REDEPLOY_CONCURRENCY: '7',
+          SECRET_NAME_PREFIXES: 'prod/,shared/',
+          PARAMETER_NAME_PREFIXES: '/prod/',
+        }),
+      },
+    });
+  });
+
+  it('watches every cluster and redeploys for real when not configured', () => {
+    constructTemplate().template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CLUSTERS: '', DRY_RUN: 'false' }) },
+    });
+  });
+
+  it('retries failed invocations, then dead-letters them to the encrypted queue', () => {
+    const { template } = constructTemplate({ retryAttempts: 1, maxEventAge: Duration.hours(2) });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 1,
+      MaximumEventAgeInSeconds: 7200,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      DeadLetterConfig: {
+        TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetterQueue'), 'Arn'] },
+      },
+    });
+  });
+
+  it('keeps its logs for the configured retention in its own log group', () => {
+    constructTemplate().template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 30,
+    });
+    constructTemplate({ logRetention: logs.RetentionDays.ONE_YEAR }).template.hasResourceProperties(
+      'AWS::Logs::LogGroup',
+      { RetentionInDays: 365 },
+    );
+  });
+
+  it.each([
+    [{ concurrency: 0 }, /concurrency/],
+    [{ concurrency: 51 }, /concurrency/],
+    [{ concurrency: 2.5 }, /concurrency/],
+    [{ retryAttempts: 3 }, /retryAttempts/],
+    [{ secretNamePrefixes: ['bad prefix'] }, /secret name prefix/],
+    [{ parameterNamePrefixes: ['/'] }, /parameter name prefix/],
+    [{ parameterNamePrefixes: ['has:colon'] }, /parameter name prefix/],
+  ])('rejects invalid props %j', (props, message) => {
+    expect(() => constructTemplate(props)).toThrow(message);
+  });
+});
+
+describe('SecretRedeployer rules', () => {
+  it('creates the native rules, each with the expected pattern', () => {
+    const { template } = constructTemplate();
+    template.resourceCountIs('AWS::Events::Rule', 3);
+    for (const pattern of [
+      parameterChangePattern(),
+      parameterExpirationPattern(),
+      secretLabelUpdatedPattern(),
+    ]) {
+      template.hasResourceProperties('AWS::Events::Rule', { EventPattern: pattern });
+    }
+  });
+
+  it('adds the CloudTrail rule only when asked', () => {
+    const { template } = constructTemplate({ enableCloudTrailRule: true });
+    template.resourceCountIs('AWS::Events::Rule', 4);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: secretCloudTrailPattern(),
+    });
+  });
+
+  it('puts the name prefixes into the patterns', () => {
+    const { template } = constructTemplate({
+      secretNamePrefixes: ['prod/'],
+      parameterNamePrefixes: ['/prod/'],
+      enableCloudTrailRule: true,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'detail-type': ['Parameter Store Change'],
+        detail: Match.objectLike({ name: [{ prefix: '/prod/' }, { prefix: 'prod/' }] }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'detail-type': ['Parameter Store Policy Action'],
+        detail: Match.objectLike({
+          'parameter-name': [{ prefix: '/prod/' }, { prefix: 'prod/' }],
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'detail-type': ['Secret Label Updated'],
+        detail: Match.objectLike({ name: [{ prefix: 'prod/' }] }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: secretCloudTrailPattern(['prod/']),
+    });
+  });
+
+  it('gives every target a retry policy, a maximum event age and the dead-letter queue', () => {
+    const { template } = constructTemplate({ enableCloudTrailRule: true });
+    const rules = template.findResources('AWS::Events::Rule');
+    expect(Object.keys(rules)).toHaveLength(4);
+    for (const rule of Object.values(rules)) {
+      const targets = (rule.Properties as { Targets: Record<string, unknown>[] }).Targets;
+      expect(targets).toHaveLength(1);
+      expect(targets[0]).toMatchObject({
+        Arn: { 'Fn::GetAtt': [expect.stringMatching(/Function/), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 21600 },
+        DeadLetterConfig: {
+          Arn: { 'Fn::GetAtt': [expect.stringMatching(/DeadLetterQueue/), 'Arn'] },
+        },
+      });
+    }
+  });
+
+  it('lets only EventBridge invoke the function', () => {
+    const { template } = constructTemplate({ enableCloudTrailRule: true });
+    const permissions = template.findResources('AWS::Lambda::Permission');
+    expect(Object.keys(permissions)).toHaveLength(4);
+    for (const permission of Object.values(permissions)) {
+      expect(permission.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/Rule/), 'Arn'] },
+      });
+    }
+  });
+});
+
+describe('SecretRedeployer dead-letter queue and alarms', () => {
+  it('encrypts the dead-letter queue and refuses plain-text access', () => {
+    const { template } = constructTemplate();
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('lets EventBridge deliver to the dead-letter queue only from its own rules', () => {
+    const { template } = constructTemplate();
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on function errors and on dead-lettered events', () => {
+    const { template } = constructTemplate();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+    });
+  });
+
+  it('sends alarms to the given topic', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'S');
+    const alarmTopic = new sns.Topic(stack, 'Topic');
+    new SecretRedeployer(stack, 'R', { alarmTopic });
+    const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
+    expect(Object.values(alarms)).toHaveLength(2);
+    for (const alarm of Object.values(alarms)) {
+      expect((alarm.Properties as { AlarmActions: unknown[] }).AlarmActions).toEqual([
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
+        { Ref: expect.stringMatching(/^Topic/) },
+      ]);
+    }
+  });
+});
+
+describe('SecretRedeployer permissions', () => {
+  it('grants nothing that reads a secret or parameter value', () => {
+    for (const props of [{}, { enableCloudTrailRule: true, secretNamePrefixes: ['a/'] }]) {
+      const actions = grantedActions(constructTemplate(props).template);
+      expect(actions.length).toBeGreaterThan(0);
+      for (const forbidden of VALUE_READING_ACTIONS) {
+        expect(actions.filter((action) => grants(action, forbidden))).toEqual([]);
+      }
+    }
+  });
+
+  it('grants exactly the metadata reads, ECS reads and UpdateService it uses', () => {
+    const actions = grantedActions(constructTemplate().template);
+    expect([...new Set(actions)].sort()).toEqual([
+      'ecs:DescribeServices',
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListClusters',
+      'ecs:ListServices',
+      'ecs:UpdateService',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'sqs:SendMessage',
+    ]);
+  });
+
+  it('uses no managed policy', () => {
+    const roles = constructTemplate().template.findResources('AWS::IAM::Role');
+    for (const role of Object.values(roles)) {
+      expect(
+        (role.Properties as { ManagedPolicyArns?: unknown }).ManagedPolicyArns,
+      ).toBeUndefined();
+    }
+  });
+
+  it('scopes UpdateService and DescribeServices to the services of the configured clusters', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const clusters = ['prod', 'staging'].map((name) =>
+      ecs.Cluster.fromClusterArn(stack, name, `arn:aws:ecs:eu-west-1:123456789012:cluster/${name}`),
+    );
+    new SecretRedeployer(stack, 'R', { clusters });
+    const template = Template.fromStack(stack);
+    expect(statements(template)).toEqual(
+      expect.arrayContaining([
+        {
+          Sid: 'DescribeAndRedeployServices',
+          Effect: 'Allow',
+          Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
+          Resource: [
+            'arn:aws:ecs:eu-west-1:123456789012:service/prod/*',
+            'arn:aws:ecs:eu-west-1:123456789012:service/staging/*',
+          ],
+        },
+        {
+          Sid: 'ListServices',
+          Effect: 'Allow',
+          Action: 'ecs:ListServices',
+          Resource: '*',
+          Condition: {
+            ArnEquals: {
+              'ecs:cluster': [
+                'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+                'arn:aws:ecs:eu-west-1:123456789012:cluster/staging',
+              ],
+            },
+          },
+        },
+      ]),
+    );
+    expect(grantedActions(template)).not.toContain('ecs:ListClusters');
+  });
+
+  it('scopes DescribeSecret to the secret name prefixes', () => {
+    const { template } = constructTemplate({ secretNamePrefixes: ['prod/', 'db-'] });
+    expect(statements(template)).toContainEqual({
+      Sid: 'DescribeSecrets',
+      Effect: 'Allow',
+      Action: 'secretsmanager:DescribeSecret',
+      Resource: [
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/*',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-*',
+      ],
+    });
+  });
+});
