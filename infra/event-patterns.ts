@@ -9,7 +9,7 @@
 /** An EventBridge pattern (JSON). */
 export type Pattern = { readonly [key: string]: unknown };
 
-const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_NAME_PREFIX = /^[A-Za-z0-9/_+=.@!-]+$/; // `!`: AWS-managed secrets (`rds!…`)
 const PARAMETER_NAME_PREFIX = /^[A-Za-z0-9_.\-/]+$/;
 
 /** Throws for a prefix that could never match a name (or would match everything). */

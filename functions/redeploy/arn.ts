@@ -54,8 +54,11 @@ export function scopeOfArn(value: string): Scope | undefined {
 // Secrets Manager
 // ---------------------------------------------------------------------------------------------
 
-/** Secret names: 1-512 characters of `A-Za-z0-9/_+=.@-` (Secrets Manager API reference). */
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+/**
+ * Secret names: 1-512 characters of `A-Za-z0-9/_+=.@-` (Secrets Manager API reference), plus `!`,
+ * which AWS itself uses for the secrets it manages (RDS master user secrets are `rds!db-…`).
+ */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@!-]{1,512}$/;
 /** The six random characters Secrets Manager appends to the name in a secret's full ARN. */
 const RANDOM_SUFFIX = /-([A-Za-z0-9]{6})$/;
 
@@ -66,6 +69,12 @@ const RANDOM_SUFFIX = /-([A-Za-z0-9]{6})$/;
 export interface SecretId extends Scope {
   readonly name: string;
   readonly suffix?: string;
+  /**
+   * Set when all we have is an ARN of unknown kind whose last seven characters look like a
+   * random suffix: `name` may then be either the secret's name or its name plus suffix, and
+   * matching accepts both readings (redeploying too much beats missing a service).
+   */
+  readonly ambiguous?: boolean;
 }
 
 export function isSecretName(value: string): boolean {
@@ -108,6 +117,9 @@ export function secretTargetMatches(target: SecretTarget, id: SecretId): boolean
   if (!sameScope(target, id)) return false;
   if (target.resource === id.name) return true; // partial ARN
   if (id.suffix !== undefined) return target.resource === `${id.name}-${id.suffix}`;
+  if (id.ambiguous && RANDOM_SUFFIX.test(id.name) && target.resource === id.name.slice(0, -7)) {
+    return true; // `name` was really a full ARN's name plus suffix; this is the partial form
+  }
   // Suffix unknown: any full ARN of a secret with this name (conservative: it may be a secret
   // that was deleted and re-created, which we cannot tell without describing it).
   return RANDOM_SUFFIX.test(target.resource) && target.resource.slice(0, -7) === id.name;
