@@ -56,7 +56,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
 
   const concurrencyText = (env[ENV.concurrency] ?? '').trim();
   const concurrency = concurrencyText === '' ? DEFAULT_CONCURRENCY : Number(concurrencyText);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+  if (
+    (concurrencyText !== '' && !/^\d+$/.test(concurrencyText)) ||
+    concurrency < 1 ||
+    concurrency > MAX_CONCURRENCY
+  ) {
     throw new ConfigError(
       `${ENV.concurrency}: expected a whole number from 1 to ${MAX_CONCURRENCY}, got "${concurrencyText}"`,
     );

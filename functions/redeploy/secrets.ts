@@ -63,11 +63,15 @@ export async function resolveSecretChange(
     }
   }
   if (secret === undefined && reference !== undefined) {
-    secret =
-      secretIdFromFullArn(reference) ??
-      (referenceArn
-        ? { ...pickScope(referenceArn), name: referenceArn.resource.replace(/^secret:/, '') }
-        : { ...pickScope(pending.scope), name: reference });
+    // Not described (deleted, or another Region or account): a caller's ARN may be full or
+    // partial, and without AWS's answer the two cannot be told apart; keep both readings.
+    secret = referenceArn
+      ? {
+          ...pickScope(referenceArn),
+          name: referenceArn.resource.replace(/^secret:/, ''),
+          ambiguous: true,
+        }
+      : { ...pickScope(pending.scope), name: reference };
   }
   if (secret === undefined || secret.name.includes(':')) {
     return { kind: 'ignored', reason: 'the secret in the event could not be identified' };

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_CONCURRENCY,
+  ENV,
+  MAX_CONCURRENCY,
+  loadConfig,
+} from '../../../functions/redeploy/config.js';
+import { ConfigError } from '../../../functions/redeploy/errors.js';
+
+describe('loadConfig', () => {
+  it('defaults to every cluster, real deployments, 10 at a time, and no name filter', () => {
+    expect(loadConfig({})).toEqual({
+      clusters: [],
+      dryRun: false,
+      concurrency: 10,
+      secretNamePrefixes: [],
+      parameterNamePrefixes: [],
+    });
+    expect(DEFAULT_CONCURRENCY).toBe(10);
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    expect(
+      loadConfig({
+        CLUSTERS: ' ',
+        DRY_RUN: '',
+        REDEPLOY_CONCURRENCY: '  ',
+        SECRET_NAME_PREFIXES: '',
+        PARAMETER_NAME_PREFIXES: ' , ',
+      }),
+    ).toEqual(loadConfig({}));
+  });
+
+  it('reads clusters by name or ARN, separated by commas or whitespace', () => {
+    expect(
+      loadConfig({
+        CLUSTERS: 'prod, staging\narn:aws:ecs:us-east-1:123456789012:cluster/batch-jobs',
+      }).clusters,
+    ).toEqual(['prod', 'staging', 'arn:aws:ecs:us-east-1:123456789012:cluster/batch-jobs']);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    [' 1 ', true],
+    ['false', false],
+    ['0', false],
+  ])('reads DRY_RUN=%j as %s', (value, dryRun) => {
+    expect(loadConfig({ DRY_RUN: value }).dryRun).toBe(dryRun);
+  });
+
+  it.each(['1', '25', String(MAX_CONCURRENCY)])('accepts REDEPLOY_CONCURRENCY=%s', (value) => {
+    expect(loadConfig({ REDEPLOY_CONCURRENCY: value }).concurrency).toBe(Number(value));
+  });
+
+  it('keeps the concurrency within the UpdateService throttling bucket of 50', () => {
+    expect(MAX_CONCURRENCY).toBe(50);
+  });
+
+  it('reads name prefixes, and drops the leading slash of parameter prefixes', () => {
+    const config = loadConfig({
+      SECRET_NAME_PREFIXES: 'prod/,shared/',
+      PARAMETER_NAME_PREFIXES: '/prod/ /shared/',
+    });
+    expect(config.secretNamePrefixes).toEqual(['prod/', 'shared/']);
+    expect(config.parameterNamePrefixes).toEqual(['prod/', 'shared/']);
+  });
+
+  it.each([
+    [ENV.clusters, 'prod,my/cluster'],
+    [ENV.clusters, 'arn:aws:ecs:us-east-1:123456789012:service/prod/web'],
+    [ENV.clusters, 'arn:aws:ecs:us-east-1:1234:cluster/prod'],
+    [ENV.dryRun, 'yes'],
+    [ENV.dryRun, 'maybe'],
+    [ENV.concurrency, '0'],
+    [ENV.concurrency, '-3'],
+    [ENV.concurrency, '51'],
+    [ENV.concurrency, '2.5'],
+    [ENV.concurrency, 'ten'],
+  ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
+    const load = (): unknown => loadConfig({ [name]: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('quotes the offending cluster in the message', () => {
+    expect(() => loadConfig({ CLUSTERS: 'prod my/cluster' })).toThrow('"my/cluster"');
+  });
+
+  it('names the error ConfigError, a RedeployerError', () => {
+    try {
+      loadConfig({ DRY_RUN: 'perhaps' });
+      expect.unreachable('loadConfig should have thrown');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).name).toBe('ConfigError');
+    }
+  });
+});
