@@ -12,6 +12,7 @@ import { type Scope, scopeOfArn } from './arn.js';
 import { loadConfig } from './config.js';
 import { RedeployFailedError } from './errors.js';
 import { type Report, processEvent } from './process.js';
+import { RecentDeployments } from './redeploy.js';
 import { TaskDefinitionReader } from './task-definitions.js';
 
 const logger = new Logger({ serviceName: 'ecs-secret-redeployer' });
@@ -21,6 +22,7 @@ const config = loadConfig(process.env);
 const ecs = new ECSClient({});
 const secretsManager = new SecretsManagerClient({});
 const taskDefinitions = new TaskDefinitionReader();
+const recentDeployments = new RecentDeployments();
 
 function homeScope(context: Context | undefined, event: unknown): Scope {
   const fromArn = context?.invokedFunctionArn ? scopeOfArn(context.invokedFunctionArn) : undefined;
@@ -48,6 +50,7 @@ export const handler = async (event: unknown, context?: Context): Promise<Report
     config,
     home: homeScope(context, event),
     taskDefinitions,
+    recentDeployments,
   });
 
   if (report.outcome === 'ignored') {

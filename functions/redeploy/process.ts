@@ -9,7 +9,7 @@ import { type DiscoveryFailure, type ServiceSummary, discoverServices } from './
 import { errorMessage } from './errors.js';
 import { interpret, parseEnvelope } from './events.js';
 import { createLimiter } from './limit.js';
-import { decide, forceNewDeployment } from './redeploy.js';
+import { RecentDeployments, decide, forceNewDeployment } from './redeploy.js';
 import { type SecretsManagerLike, resolveSecretChange } from './secrets.js';
 import { type EcsLike, TaskDefinitionReader } from './task-definitions.js';
 
@@ -20,6 +20,8 @@ export interface Dependencies {
   /** The function's own partition, Region and account. */
   readonly home: Scope;
   readonly taskDefinitions: TaskDefinitionReader;
+  /** Deployments started by earlier invocations of this execution environment. */
+  readonly recentDeployments?: RecentDeployments;
 }
 
 export interface ServiceEntry {
@@ -110,7 +112,9 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
   const updates = createLimiter(config.concurrency);
   const stats = { clusters: 0, services: 0 };
 
-  const visit = async (service: ServiceSummary): Promise<void> => {
+  const recent = deps.recentDeployments ?? new RecentDeployments();
+  const visit = async (described: ServiceSummary): Promise<void> => {
+    const service = recent.apply(described);
     try {
       const scope = scopeOfArn(service.clusterArn) ?? deps.home;
       const reads = await Promise.all(
@@ -152,7 +156,15 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
         redeployed.push(service.arn);
         return;
       }
-      const outcome = await updates.run(() => forceNewDeployment(ecs, service));
+      const outcome = await updates.run(async () => {
+        // Taken before the call: the deployment is certainly created after it.
+        const startedAt = new Date();
+        const result = await forceNewDeployment(ecs, service);
+        if (result.kind === 'redeployed') {
+          recent.record(service.arn, result.deploymentAt ?? startedAt);
+        }
+        return result;
+      });
       if (outcome.kind === 'redeployed') redeployed.push(service.arn);
       else if (outcome.kind === 'skip')
         skipped.push({ service: service.arn, reason: outcome.reason });

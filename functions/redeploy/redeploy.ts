@@ -90,3 +90,32 @@ export async function forceNewDeployment(
     return { kind: 'failed', error: errorMessage(error) };
   }
 }
+
+/**
+ * Deployments this execution environment started, by service ARN. ECS's own deployment list is
+ * the source of truth, but DescribeServices is eventually consistent right after UpdateService
+ * (and some AWS-compatible APIs never record the deployment): a duplicate event handled by the
+ * same warm environment moments later must still see the deployment. Bounded, oldest dropped.
+ */
+export class RecentDeployments {
+  private readonly started = new Map<string, Date>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  record(serviceArn: string, at: Date): void {
+    this.started.delete(serviceArn);
+    this.started.set(serviceArn, at);
+    if (this.started.size > this.maxEntries) {
+      const oldest = this.started.keys().next().value;
+      if (oldest !== undefined) this.started.delete(oldest);
+    }
+  }
+
+  /** The service as ECS described it, with a deployment we started since counted as newest. */
+  apply(service: ServiceSummary): ServiceSummary {
+    const ours = this.started.get(service.arn);
+    const theirs = service.newestDeploymentAt;
+    if (ours === undefined || (theirs !== undefined && theirs >= ours)) return service;
+    return { ...service, newestDeploymentAt: ours };
+  }
+}

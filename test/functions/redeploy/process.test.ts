@@ -19,6 +19,7 @@ import {
   type Report,
   processEvent,
 } from '../../../functions/redeploy/process.js';
+import { RecentDeployments } from '../../../functions/redeploy/redeploy.js';
 import { TaskDefinitionReader } from '../../../functions/redeploy/task-definitions.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import {
@@ -503,6 +504,49 @@ describe('processEvent: dry run, caching, failures and retries', () => {
     expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 3);
     expect(second.redeployed).toEqual([]);
     expect(second.skipped.map((s) => s.service)).toEqual(first.redeployed);
+  });
+
+  it('does not redeploy twice when a duplicate arrives before ECS lists the new deployment', async () => {
+    // DescribeServices is eventually consistent right after UpdateService, and some
+    // AWS-compatible APIs never record the deployment: the world below never changes.
+    serveEcs(ecsMock, world());
+    const warm = deps({ recentDeployments: new RecentDeployments() });
+
+    const first = handled(await processEvent(labelUpdated(), warm));
+    const second = handled(await processEvent(labelUpdated(), warm));
+
+    expect(first.redeployed).toHaveLength(3);
+    expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 3);
+    expect(second.redeployed).toEqual([]);
+    expect(second.skipped.map((s) => s.service)).toEqual(first.redeployed);
+  });
+
+  it('relies on ECS alone in a new execution environment', async () => {
+    serveEcs(ecsMock, world());
+
+    handled(
+      await processEvent(labelUpdated(), deps({ recentDeployments: new RecentDeployments() })),
+    );
+    const cold = handled(
+      await processEvent(labelUpdated(), deps({ recentDeployments: new RecentDeployments() })),
+    );
+
+    // ECS still shows only the old deployments, so the new environment redeploys again.
+    expect(cold.redeployed).toHaveLength(3);
+    expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 6);
+  });
+
+  it('still redeploys for a later change after its own earlier redeploy', async () => {
+    serveEcs(ecsMock, world());
+    const warm = deps({ recentDeployments: new RecentDeployments() });
+    handled(await processEvent(labelUpdated(), warm));
+
+    const later = labelUpdated();
+    later.time = new Date(Date.now() + 5_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const report = handled(await processEvent(later, warm));
+
+    expect(report.redeployed).toHaveLength(3);
+    expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 6);
   });
 
   it('reports a task definition it cannot read for a service it cannot rule out', async () => {
