@@ -181,19 +181,13 @@ function parameterChange(envelope: Envelope, scope: Scope): Interpretation {
   if (envelope.detail.exception !== undefined) {
     return ignore(`the ${operation} operation failed; the parameter did not change`);
   }
-  const parameter = parameterFromEvent(envelope, scope, 'name');
-  if (typeof parameter === 'string') return ignore(parameter);
-  return {
-    kind: 'change',
-    change: {
-      kind: 'parameter',
-      eventId: envelope.id,
-      time: envelope.time,
-      trigger: `Parameter Store Change (${operation})`,
-      action,
-      parameter,
-    },
-  };
+  return parameterChangeOf(
+    envelope,
+    scope,
+    'name',
+    `Parameter Store Change (${operation})`,
+    action,
+  );
 }
 
 function parameterPolicyAction(envelope: Envelope, scope: Scope): Interpretation {
@@ -201,7 +195,23 @@ function parameterPolicyAction(envelope: Envelope, scope: Scope): Interpretation
   if (policyType !== 'Expiration') {
     return ignore(`parameter policy ${truncate(String(policyType))} changes no value`);
   }
-  const parameter = parameterFromEvent(envelope, scope, 'parameter-name');
+  return parameterChangeOf(
+    envelope,
+    scope,
+    'parameter-name',
+    'Parameter Store Policy Action (Expiration)',
+    'warn',
+  );
+}
+
+function parameterChangeOf(
+  envelope: Envelope,
+  scope: Scope,
+  nameField: string,
+  trigger: string,
+  action: ChangeAction,
+): Interpretation {
+  const parameter = parameterFromEvent(envelope, scope, nameField);
   if (typeof parameter === 'string') return ignore(parameter);
   return {
     kind: 'change',
@@ -209,8 +219,8 @@ function parameterPolicyAction(envelope: Envelope, scope: Scope): Interpretation
       kind: 'parameter',
       eventId: envelope.id,
       time: envelope.time,
-      trigger: 'Parameter Store Policy Action (Expiration)',
-      action: 'warn',
+      trigger,
+      action,
       parameter,
     },
   };
