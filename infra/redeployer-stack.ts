@@ -2,7 +2,7 @@
  * The deployable stack: one SecretRedeployer configured from CDK context (cdk.json, or
  * `-c redeployer:dryRun=true` on the command line).
  */
-import { Arn, ArnFormat, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -95,5 +95,15 @@ export class RedeployerStack extends Stack {
       ...(alarmTopic && { alarmTopic }),
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);
+
+    // Read by the operator CLI (`redrive`) and handy in the console.
+    new CfnOutput(this, 'FunctionName', {
+      value: this.redeployer.function.functionName,
+      description: 'The redeployer Lambda function',
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.redeployer.deadLetterQueue.queueUrl,
+      description: 'Change events that could not be handled; see README, Operations',
+    });
   }
 }
