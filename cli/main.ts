@@ -1,0 +1,386 @@
+/**
+ * `ecs-redeployer`: the operator CLI. Parses the command line, resolves the Region, builds the
+ * clients (the caller's credentials), runs one command and maps what it threw to a message and
+ * an exit code: 0 success, 1 failure, 2 usage error, 130 interrupted.
+ *
+ * Run it with `npx ecs-redeployer …` (cli/bin.mjs) or `npm run cli -- …`.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../functions/redeploy/config.js';
+import { ConfigError } from '../functions/redeploy/errors.js';
+import { type Clients, createClients, profileRegion, resolveRegion } from './aws.js';
+import { type Clock, systemClock } from './clock.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, describeError } from './errors.js';
+import { type Output, streamOutput } from './output.js';
+import { plan } from './plan.js';
+import { LIST_VISIBILITY_SECONDS, redrive } from './redrive.js';
+import { ROTATE_DEFAULTS, rotate } from './rotate.js';
+import { DEFAULT_STACK } from './stack.js';
+import { parseTarget } from './targets.js';
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  clusters: { type: 'string' },
+  stage: { type: 'string' },
+  json: { type: 'boolean' },
+  interval: { type: 'string' },
+  'rotation-timeout': { type: 'string' },
+  'deploy-timeout': { type: 'string' },
+  stack: { type: 'string' },
+  list: { type: 'boolean' },
+  'queue-url': { type: 'string' },
+  function: { type: 'string' },
+  max: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const COMMANDS = ['plan', 'rotate', 'redrive'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const GLOBAL_OPTIONS: readonly OptionName[] = ['help', 'region', 'profile'];
+const COMMAND_OPTIONS: Readonly<Record<Command, readonly OptionName[]>> = {
+  plan: ['clusters', 'stage', 'json'],
+  rotate: ['clusters', 'interval', 'rotation-timeout', 'deploy-timeout', 'stack'],
+  redrive: ['list', 'queue-url', 'function', 'stack', 'max', 'json'],
+};
+
+export const USAGE = `Usage: ecs-redeployer <command> [options]
+
+Operator commands for the ECS secret redeployer. They use your AWS credentials (the SDK's
+default chain, or --profile) and never read or print a secret or parameter value.
+
+Commands:
+  plan <secret-or-parameter>  List the services that reference it and what a change would do
+                              to each (redeploy, skip and why, needs action). Changes nothing.
+  rotate <secret>             Start a rotation, wait for AWSCURRENT to move, then wait until
+                              every affected service is redeployed and stable again.
+  redrive [list]              Send the change events waiting in the dead-letter queue through
+                              the function again; \`redrive list\` (or --list) only shows them.
+
+Options for every command:
+  --region REGION   AWS Region (default: AWS_REGION, AWS_DEFAULT_REGION, your profile's Region)
+  --profile NAME    Named profile for credentials and Region (default: AWS_PROFILE, or the
+                    SDK's default credential chain)
+  -h, --help        Show help; \`ecs-redeployer <command> --help\` shows a command's options
+
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
+`;
+
+const COMMAND_USAGE: Readonly<Record<Command, string>> = {
+  plan: `Usage: ecs-redeployer plan <secret-or-parameter> [options]
+
+Lists the ECS services whose current task definitions reference the secret or parameter, and
+what the redeployer would do to each if it changed: redeploy, skip (and why), needs action
+(CODE_DEPLOY or EXTERNAL deployment controller), still referenced (a deleted secret). Runs the
+function's own logic in dry-run mode: nothing is changed.
+
+<secret-or-parameter> is a secret name, a partial or full secret ARN, a parameter name (with or
+without the leading slash) or a parameter ARN. A name that is both a secret and a parameter is
+planned for both. Only metadata is read (DescribeSecret, DescribeParameters).
+
+Options:
+  --clusters a,b   Only these clusters, names or ARNs (default: every cluster)
+  --stage LABEL    The staging label that would move, for references pinned to a stage
+                   (secrets only; default AWSCURRENT)
+  --json           Print the plan as JSON
+  --region, --profile, --help
+
+Exit codes: 0 planned, 1 something could not be read (the plan may be incomplete), 2 usage.
+`,
+  rotate: `Usage: ecs-redeployer rotate <secret> [options]
+
+Starts a rotation of the secret (RotateSecret), waits until the new version is AWSCURRENT, then
+waits until every service that references the secret was redeployed by the redeployer and is
+stable again, reporting success, failure or needs action per service.
+
+A rotation counts as failed when the new version loses AWSPENDING or disappears without
+becoming AWSCURRENT, or when AWSCURRENT has not moved within --rotation-timeout. A service
+counts as stable when a deployment created after the change is PRIMARY and COMPLETED.
+
+Options:
+  --clusters a,b              Only these clusters, names or ARNs (default: every cluster)
+  --interval SECONDS          Time between polls (default ${ROTATE_DEFAULTS.intervalMs / 1000})
+  --rotation-timeout SECONDS  How long AWSCURRENT may take to move (default ${ROTATE_DEFAULTS.rotationTimeoutMs / 1000})
+  --deploy-timeout SECONDS    How long the services may take to be redeployed and stable
+                              (default ${ROTATE_DEFAULTS.deployTimeoutMs / 1000})
+  --stack NAME                The redeployer's stack, to name its log group when a service is
+                              not redeployed (default ${DEFAULT_STACK})
+  --region, --profile, --help
+
+Exit codes: 0 every service stable, 1 the rotation or a service failed, 2 usage.
+`,
+  redrive: `Usage: ecs-redeployer redrive [list] [options]
+
+Sends the change events waiting in the redeployer's dead-letter queue through the function
+again (synchronous invocations), deleting each message only once the function handled it.
+Anything else (a function error, an unreadable message, Ctrl-C) leaves it in the queue.
+
+\`redrive list\` (or --list) only lists the waiting events: id, time, detail-type, source and
+the secret or parameter name. It deletes nothing and hides them for ${LIST_VISIBILITY_SECONDS} seconds at most.
+
+Options:
+  --list             Only list the waiting events
+  --queue-url URL    The dead-letter queue (default: the DeadLetterQueueUrl output of --stack)
+  --function NAME    The redeployer function (default: the FunctionName output of --stack)
+  --stack NAME       The redeployer's CloudFormation stack (default ${DEFAULT_STACK})
+  --max N            Handle (or list) at most N messages
+  --json             With --list: print JSON
+  --region, --profile, --help
+
+Exit codes: 0 every message handled, 1 some left in the queue, 2 usage, 130 interrupted.
+`,
+};
+
+type Values = {
+  [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+interface CommandLine {
+  readonly command?: Command;
+  readonly positionals: readonly string[];
+  readonly values: Values;
+}
+
+/** Parses argv (without `node` and the script). Throws UsageError for anything invalid. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals, tokens } = parsed;
+  const [name, ...rest] = positionals;
+  if (name === undefined) return { positionals: [], values };
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    throw new UsageError(`Unknown command "${name}": use plan, rotate or redrive`);
+  }
+  const command = name as Command;
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const option = token.name;
+    if (!GLOBAL_OPTIONS.includes(option) && !COMMAND_OPTIONS[command].includes(option)) {
+      throw new UsageError(`--${token.name} is not an option of ${command}`);
+    }
+  }
+  return { command, positionals: rest, values };
+}
+
+/** Whole, positive seconds (fractions allowed) to milliseconds. */
+function seconds(option: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
+    throw new UsageError(`--${option} must be a positive number of seconds, got "${value}"`);
+  }
+  return Number(value) * 1000;
+}
+
+function count(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`--${option} must be a whole number of at least 1, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** `--clusters a,b`, checked with the function's own rules (names or ARNs). */
+function clusters(value: string | undefined): readonly string[] {
+  try {
+    return loadConfig({ CLUSTERS: value ?? '' }).clusters;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new UsageError(`--clusters: ${error.message.replace(/^CLUSTERS: /, '')}`);
+    }
+    throw error;
+  }
+}
+
+function exactlyOne(command: Command, positionals: readonly string[], what: string): string {
+  const [value, ...extra] = positionals;
+  if (value === undefined) throw new UsageError(`${command} needs a ${what}`);
+  if (extra.length > 0)
+    throw new UsageError(`${command} takes one ${what}, got ${positionals.length}`);
+  return value;
+}
+
+/** The Region a queue URL names (`https://sqs.REGION.amazonaws.com/…`). */
+function queueRegion(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\./.exec(url)?.[1];
+}
+
+export interface MainDependencies {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly output: Output;
+  readonly clock: Clock;
+  readonly createClients: (region: string, profile?: string) => Clients;
+  readonly profileRegion: (profile?: string) => Promise<string | undefined>;
+  /** Aborted on Ctrl-C; `redrive` stops after the message in hand. */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs the CLI. Never throws: returns the exit code after printing any error. */
+export async function main(argv: readonly string[], deps: MainDependencies): Promise<number> {
+  const { output } = deps;
+  let region: string | undefined;
+  try {
+    const { command, positionals, values } = parseCommandLine(argv);
+    if (command === undefined) {
+      if (values.help === true) {
+        output.line(USAGE.trimEnd());
+        return EXIT_OK;
+      }
+      throw new UsageError('Name a command: plan, rotate or redrive');
+    }
+    if (values.help === true) {
+      output.line(COMMAND_USAGE[command].trimEnd());
+      return EXIT_OK;
+    }
+
+    // Everything about the command line is checked before any AWS call.
+    let target: string | undefined;
+    let arnRegion: string | undefined;
+    if (command === 'plan' || command === 'rotate') {
+      target = exactlyOne(
+        command,
+        positionals,
+        command === 'plan' ? 'secret or parameter' : 'secret',
+      );
+      arnRegion = parseTarget(target).arnRegion;
+    } else {
+      const [sub, ...extra] = positionals;
+      if ((sub !== undefined && sub !== 'list') || extra.length > 0) {
+        throw new UsageError(
+          `redrive takes no argument but "list", got "${positionals.join(' ')}"`,
+        );
+      }
+      arnRegion = queueRegion(values['queue-url']);
+    }
+    const list = command === 'redrive' && (positionals[0] === 'list' || values.list === true);
+    if (command === 'redrive' && values.json === true && !list) {
+      throw new UsageError('--json applies to redrive --list only');
+    }
+    const clusterList = clusters(values.clusters);
+    const rotateTimes = {
+      intervalMs: seconds('interval', values.interval, ROTATE_DEFAULTS.intervalMs),
+      rotationTimeoutMs: seconds(
+        'rotation-timeout',
+        values['rotation-timeout'],
+        ROTATE_DEFAULTS.rotationTimeoutMs,
+      ),
+      deployTimeoutMs: seconds(
+        'deploy-timeout',
+        values['deploy-timeout'],
+        ROTATE_DEFAULTS.deployTimeoutMs,
+      ),
+    };
+    const max = count('max', values.max);
+    if (values.profile === '') throw new UsageError('--profile needs a profile name');
+    const profile = values.profile;
+
+    region = await resolveRegion({
+      option: values.region,
+      fromArn: arnRegion,
+      env: deps.env,
+      fromProfile: () => deps.profileRegion(profile),
+    });
+    const clients = deps.createClients(region, profile);
+
+    switch (command) {
+      case 'plan':
+        return await plan(
+          {
+            target: target ?? '',
+            clusters: clusterList,
+            ...(values.stage !== undefined && { stage: values.stage }),
+            json: values.json === true,
+            region,
+          },
+          { clients, output, now: () => deps.clock.now() },
+        );
+      case 'rotate':
+        return await rotate(
+          {
+            secret: target ?? '',
+            clusters: clusterList,
+            ...rotateTimes,
+            region,
+            ...(values.stack !== undefined && { stack: values.stack }),
+          },
+          { clients, output, clock: deps.clock },
+        );
+      case 'redrive':
+        return await redrive(
+          {
+            list,
+            ...(values['queue-url'] !== undefined && { queueUrl: values['queue-url'] }),
+            ...(values.function !== undefined && { functionName: values.function }),
+            ...(values.stack !== undefined && { stack: values.stack }),
+            ...(max !== undefined && { max }),
+            json: values.json === true,
+            region,
+            ...(deps.signal !== undefined && { signal: deps.signal }),
+          },
+          { clients, output },
+        );
+    }
+  } catch (error) {
+    output.endProgress();
+    const { message, exitCode } = describeError(error, region === undefined ? {} : { region });
+    output.warn(message);
+    if (exitCode === EXIT_USAGE) output.warn('Run `ecs-redeployer --help` for usage.');
+    return exitCode;
+  }
+}
+
+/** The process entry point: real streams, clients, clock and Ctrl-C handling. */
+export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // An empty AWS_REGION would hide the profile's Region from the SDK: treat it as unset.
+  if (process.env.AWS_REGION === '') delete process.env.AWS_REGION;
+  const controller = new AbortController();
+  let command: Command | undefined;
+  try {
+    command = parseCommandLine(argv).command;
+  } catch {
+    command = undefined; // main reports it
+  }
+  if (command === 'redrive') {
+    // First Ctrl-C: finish the message in hand, then stop (nothing is lost either way).
+    process.on('SIGINT', () => {
+      if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+      controller.abort();
+      process.stderr.write('\nStopping after the current message (Ctrl-C again to quit now).\n');
+    });
+  }
+  process.exitCode = await main(argv, {
+    env: process.env,
+    output: streamOutput(process.stdout, process.stderr),
+    clock: systemClock,
+    createClients,
+    profileRegion,
+    signal: controller.signal,
+  });
+}
+
+/** Whether this module is the script Node was asked to run (`tsx cli/main.ts`). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) await runCli();
