@@ -24,9 +24,9 @@ import {
   applyChange,
   processEvent,
 } from '../functions/redeploy/process.js';
-import { RecentDeployments } from '../functions/redeploy/redeploy.js';
+import { buildDependencies, newWarmState } from '../functions/redeploy/environment.js';
+import { ecsBuckets } from '../functions/redeploy/pacing.js';
 import { resolveSecretChange } from '../functions/redeploy/secrets.js';
-import { TaskDefinitionReader } from '../functions/redeploy/task-definitions.js';
 import {
   type BuiltAccount,
   largeAccount,
@@ -243,14 +243,9 @@ async function main(): Promise<void> {
 
   const clusters = small ? account.clusterNames.join(',') : '';
   const config = loadConfig({ CLUSTERS: clusters });
-  const deps: Dependencies = {
-    ecs,
-    secretsManager,
-    config,
-    home: HOME,
-    taskDefinitions: new TaskDefinitionReader(),
-    recentDeployments: new RecentDeployments(),
-  };
+  // Exactly as the handler builds them: paced ECS client, warm caches.
+  const warm = newWarmState();
+  let deps: Dependencies = buildDependencies({ ecs, secretsManager }, config, HOME, warm);
   const resetCounters = (): void => {
     sim.resetCounts();
     for (const key of Object.keys(sdk)) Reflect.deleteProperty(sdk, key);
@@ -276,8 +271,12 @@ async function main(): Promise<void> {
       sim.configure({ latencyMs: 0, throttling: false });
       await applyChange(await changeAt(new Date(), secretsManager), deps);
       sim.configure({ latencyMs, throttling: true });
-      // Buckets full again: the next change comes more than 10 s later.
+      // Buckets full again, AWS's and the pacer's: the next change comes more than 10 s later.
       sim.refillBuckets();
+      deps = buildDependencies({ ecs, secretsManager }, config, HOME, {
+        ...warm,
+        buckets: ecsBuckets(),
+      });
       const change = await changeAt(new Date(), secretsManager);
       resetCounters();
       run = await measured(async () => outcomeOfReport(await applyChange(change, deps)));

@@ -281,8 +281,7 @@ export class SecretRedeployer extends Construct {
         REDEPLOY_CONCURRENCY: String(concurrency),
         SECRET_NAME_PREFIXES: secretPrefixes.join(','),
         PARAMETER_NAME_PREFIXES: parameterPrefixes.join(','),
-        POWERTOOLS_SERVICE_NAME: 'ecs-secret-redeployer',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        LOG_LEVEL: 'INFO',
         // Read by the SDK's default configuration: ride out ECS throttling in large accounts.
         AWS_MAX_ATTEMPTS: '10',
       },

@@ -36,9 +36,28 @@ export interface DiscoveryFailure {
   readonly error: string;
 }
 
+/**
+ * The service ARNs each cluster listed last time, kept by a warm execution environment. Their
+ * descriptions are requested at once, while the cluster is listed again, which takes a call off
+ * the critical path; only services listed now but unknown then are described afterwards.
+ */
+export class ServiceDirectory {
+  private readonly byCluster = new Map<string, readonly string[]>();
+
+  known(cluster: string): readonly string[] {
+    return this.byCluster.get(cluster) ?? [];
+  }
+
+  update(cluster: string, serviceArns: readonly string[]): void {
+    this.byCluster.set(cluster, serviceArns);
+  }
+}
+
 export interface DiscoveryOptions {
   /** Cluster names or ARNs; empty means every cluster of the account and Region. */
   readonly clusters: readonly string[];
+  /** Services listed by earlier invocations (see ServiceDirectory). */
+  readonly directory?: ServiceDirectory;
   /** Concurrent DescribeServices calls. @default 10 */
   readonly describeConcurrency?: number;
   /** Clusters listed at once. @default 5 */
@@ -147,6 +166,17 @@ export async function discoverServices(
     clusters.map((cluster) =>
       clusterLimit.run(async () => {
         const batches: Promise<void>[] = [];
+        const requested = new Set<string>();
+        const describeNew = (arns: readonly string[]): void => {
+          const fresh = arns.filter((arn) => !requested.has(arn));
+          for (const arn of fresh) requested.add(arn);
+          for (let i = 0; i < fresh.length; i += 10) {
+            batches.push(describeBatch(cluster, fresh.slice(i, i + 10)));
+          }
+        };
+        // Speculatively, while listing: the services this cluster had last time.
+        describeNew(options.directory?.known(cluster) ?? []);
+        const listed: string[] = [];
         try {
           let nextToken: string | undefined;
           do {
@@ -154,11 +184,11 @@ export async function discoverServices(
               new ListServicesCommand({ cluster, maxResults: 100, nextToken }),
             );
             const arns = page.serviceArns ?? [];
-            for (let i = 0; i < arns.length; i += 10) {
-              batches.push(describeBatch(cluster, arns.slice(i, i + 10)));
-            }
+            listed.push(...arns);
+            describeNew(arns);
             nextToken = page.nextToken;
           } while (nextToken);
+          options.directory?.update(cluster, listed);
         } catch (error) {
           failures.push({ target: cluster, error: errorMessage(error) });
         }

@@ -6,23 +6,22 @@
  */
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { type Scope, scopeOfArn } from './arn.js';
 import { loadConfig } from './config.js';
+import { buildDependencies, newWarmState } from './environment.js';
 import { RedeployFailedError } from './errors.js';
+import { Logger } from './log.js';
 import { type Report, processEvent } from './process.js';
-import { RecentDeployments } from './redeploy.js';
-import { TaskDefinitionReader } from './task-definitions.js';
 
-const logger = new Logger({ serviceName: 'ecs-secret-redeployer' });
+const logger = new Logger('ecs-secret-redeployer');
 const config = loadConfig(process.env);
 // Default configuration: Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the
 // environment, so the function also runs against any AWS-compatible API.
 const ecs = new ECSClient({});
 const secretsManager = new SecretsManagerClient({});
-const taskDefinitions = new TaskDefinitionReader();
-const recentDeployments = new RecentDeployments();
+// Caches and ECS pacing kept across warm invocations (see environment.ts).
+const warm = newWarmState();
 
 function homeScope(context: Context | undefined, event: unknown): Scope {
   const fromArn = context?.invokedFunctionArn ? scopeOfArn(context.invokedFunctionArn) : undefined;
@@ -44,14 +43,10 @@ export const handler = async (event: unknown, context?: Context): Promise<Report
     typeof event === 'object' && event !== null && 'id' in event ? String(event.id) : undefined;
   logger.setCorrelationId(eventId);
 
-  const report = await processEvent(event, {
-    ecs,
-    secretsManager,
-    config,
-    home: homeScope(context, event),
-    taskDefinitions,
-    recentDeployments,
-  });
+  const report = await processEvent(
+    event,
+    buildDependencies({ ecs, secretsManager }, config, homeScope(context, event), warm),
+  );
 
   if (report.outcome === 'ignored') {
     // Not retried: no retry can make an unusable event usable. Malformed input is a warning.

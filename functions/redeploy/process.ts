@@ -5,7 +5,12 @@
 import { type Scope, scopeOfArn } from './arn.js';
 import { type Change, describeChange, isAffected } from './change.js';
 import type { RedeployerConfig } from './config.js';
-import { type DiscoveryFailure, type ServiceSummary, discoverServices } from './discovery.js';
+import {
+  type DiscoveryFailure,
+  type ServiceDirectory,
+  type ServiceSummary,
+  discoverServices,
+} from './discovery.js';
 import { errorMessage } from './errors.js';
 import { interpret, parseEnvelope } from './events.js';
 import { createLimiter } from './limit.js';
@@ -22,6 +27,8 @@ export interface Dependencies {
   readonly taskDefinitions: TaskDefinitionReader;
   /** Deployments started by earlier invocations of this execution environment. */
   readonly recentDeployments?: RecentDeployments;
+  /** Services listed by earlier invocations of this execution environment. */
+  readonly serviceDirectory?: ServiceDirectory;
 }
 
 export interface ServiceEntry {
@@ -176,7 +183,10 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
 
   const discoveryFailures: DiscoveryFailure[] = await discoverServices(
     ecs,
-    { clusters: config.clusters },
+    {
+      clusters: config.clusters,
+      ...(deps.serviceDirectory && { directory: deps.serviceDirectory }),
+    },
     visit,
     stats,
   );

@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  ServiceDirectory,
   type ServiceSummary,
   discoverServices,
   summarise,
@@ -330,5 +331,75 @@ describe('summarise', () => {
   it('skips a service without an ARN or cluster ARN', () => {
     expect(summarise({ ...base, serviceArn: undefined })).toBeUndefined();
     expect(summarise({ ...base, clusterArn: undefined })).toBeUndefined();
+  });
+});
+
+describe('ServiceDirectory (warm environments)', () => {
+  const names = (n: number) =>
+    Array.from({ length: n }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
+
+  function serve(listed: string[], log: string[]) {
+    ecsMock.on(ListServicesCommand).callsFake(async () => {
+      log.push('list:start');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      log.push('list:end');
+      return { serviceArns: listed.map((name) => serviceArn('prod', name)) };
+    });
+    ecsMock.on(DescribeServicesCommand).callsFake((input: DescribeServicesCommandInput) => {
+      log.push(`describe:${String(input.services?.length)}`);
+      return {
+        services: (input.services ?? []).map((arn) =>
+          service({
+            cluster: 'prod',
+            name: arn.split('/').pop() ?? '',
+            taskDefinition: taskDefinitionArn('app', 1),
+          }),
+        ),
+      };
+    });
+  }
+
+  async function run(directory: ServiceDirectory) {
+    const visited: string[] = [];
+    await discoverServices(ecs, { clusters: ['prod'], directory }, (summary) => {
+      visited.push(summary.arn);
+      return Promise.resolve();
+    });
+    return visited.sort();
+  }
+
+  it("describes last time's services while listing again, and only new ones afterwards", async () => {
+    const directory = new ServiceDirectory();
+    const first: string[] = [];
+    serve(names(12), first);
+    expect(await run(directory)).toHaveLength(12);
+    expect(first).toEqual(['list:start', 'list:end', 'describe:10', 'describe:2']);
+
+    ecsMock.reset();
+    const second: string[] = [];
+    serve(names(13), second);
+    const visited = await run(directory);
+
+    expect(visited).toEqual(
+      names(13)
+        .map((name) => serviceArn('prod', name))
+        .sort(),
+    );
+    // The known services were requested before the listing finished; the new one after it.
+    expect(second.indexOf('describe:10')).toBeLessThan(second.indexOf('list:end'));
+    expect(second.slice(second.indexOf('list:end'))).toEqual(['list:end', 'describe:1']);
+    expect(second.filter((entry) => entry.startsWith('describe'))).toHaveLength(3);
+  });
+
+  it('still reports services deleted since last time only through their description', async () => {
+    const directory = new ServiceDirectory();
+    serve(names(3), []);
+    await run(directory);
+    ecsMock.reset();
+    serve(names(2), []);
+    // The fake describes whatever it is asked; ECS answers MISSING or INACTIVE for a deleted
+    // service, which the redeployer skips. Listing is still the source of truth for the next run.
+    await run(directory);
+    expect(directory.known('prod')).toEqual(names(2).map((name) => serviceArn('prod', name)));
   });
 });
