@@ -13,7 +13,7 @@ import {
   describeChange,
   stagesMovedBy,
 } from '../functions/redeploy/change.js';
-import type { RedeployerConfig } from '../functions/redeploy/config.js';
+import { type RedeployerConfig, loadConfig } from '../functions/redeploy/config.js';
 import {
   type ChangeReport,
   type FailureEntry,
@@ -102,12 +102,13 @@ export async function planChange(
   clusters: readonly string[],
 ): Promise<ChangePlan> {
   const readOnly = new ReadOnlyEcs(ecs);
+  // The function's defaults, in dry run, with no brakes: the plan shows every affected service.
   const config: RedeployerConfig = {
+    ...loadConfig({}),
     clusters,
     dryRun: true,
     concurrency: 1,
-    secretNamePrefixes: [],
-    parameterNamePrefixes: [],
+    maxDeploymentsInProgress: 0,
   };
   const id = change.kind === 'secret' ? change.secret : change.parameter;
   const home: Scope = { partition: id.partition, region: id.region, account: id.account };

@@ -15,6 +15,22 @@ export interface RedeployerConfig {
   readonly secretNamePrefixes: readonly string[];
   /** Only parameters whose name starts with one of these are handled; empty: all. */
   readonly parameterNamePrefixes: readonly string[];
+  /** Where braked changes are sent back, delayed; empty: nowhere (they wait for the sweep). */
+  readonly changeQueueUrl: string;
+  /** Fleet-wide cap on deployments in progress in the watched clusters; 0: no cap. */
+  readonly maxDeploymentsInProgress: number;
+  /** Delay before a braked change is handled again, in seconds (0-900). */
+  readonly brakeRetrySeconds: number;
+  /** The flap guard's table; empty: no flap guard. */
+  readonly flapTableName: string;
+  /** A service force-deployed this many times within the period is left alone until it ends. */
+  readonly flapMaxDeployments: number;
+  readonly flapPeriodSeconds: number;
+  /** Only services tagged `secret-redeployer:include` = `true` are eligible. */
+  readonly optIn: boolean;
+  /** SNS topic that gets one readable message per change; empty: none. */
+  readonly notificationTopicArn: string;
+  readonly metricsNamespace: string;
 }
 
 export const ENV = {
@@ -23,7 +39,21 @@ export const ENV = {
   concurrency: 'REDEPLOY_CONCURRENCY',
   secretNamePrefixes: 'SECRET_NAME_PREFIXES',
   parameterNamePrefixes: 'PARAMETER_NAME_PREFIXES',
+  changeQueueUrl: 'CHANGE_QUEUE_URL',
+  maxDeploymentsInProgress: 'MAX_DEPLOYMENTS_IN_PROGRESS',
+  brakeRetrySeconds: 'BRAKE_RETRY_SECONDS',
+  flapTableName: 'FLAP_TABLE_NAME',
+  flapMaxDeployments: 'FLAP_MAX_DEPLOYMENTS',
+  flapPeriodSeconds: 'FLAP_PERIOD_SECONDS',
+  optIn: 'OPT_IN',
+  notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
+  metricsNamespace: 'METRICS_NAMESPACE',
 } as const;
+
+/** A service with this tag set to `true` is never redeployed. */
+export const EXCLUDE_TAG = 'secret-redeployer:exclude';
+/** In opt-in mode, only services with this tag set to `true` are redeployed. */
+export const INCLUDE_TAG = 'secret-redeployer:include';
 
 export const DEFAULT_CONCURRENCY = 10;
 /** UpdateService's throttling bucket holds 50 (ECS API reference, request throttling). */
@@ -49,30 +79,50 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     }
   }
 
-  const dryRunText = (env[ENV.dryRun] ?? '').trim().toLowerCase();
-  if (!['', 'true', 'false', '1', '0'].includes(dryRunText)) {
-    throw new ConfigError(`${ENV.dryRun}: expected true or false, got "${dryRunText}"`);
-  }
+  const dryRun = flag(env, ENV.dryRun);
 
-  const concurrencyText = (env[ENV.concurrency] ?? '').trim();
-  const concurrency = concurrencyText === '' ? DEFAULT_CONCURRENCY : Number(concurrencyText);
-  if (
-    (concurrencyText !== '' && !/^\d+$/.test(concurrencyText)) ||
-    concurrency < 1 ||
-    concurrency > MAX_CONCURRENCY
-  ) {
-    throw new ConfigError(
-      `${ENV.concurrency}: expected a whole number from 1 to ${MAX_CONCURRENCY}, got "${concurrencyText}"`,
-    );
-  }
+  const concurrency = whole(env, ENV.concurrency, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
 
   return {
     clusters,
-    dryRun: dryRunText === 'true' || dryRunText === '1',
+    dryRun,
     concurrency,
     secretNamePrefixes: list(env[ENV.secretNamePrefixes]),
     parameterNamePrefixes: list(env[ENV.parameterNamePrefixes]).map((prefix) =>
       prefix.replace(/^\//, ''),
     ),
+    changeQueueUrl: (env[ENV.changeQueueUrl] ?? '').trim(),
+    maxDeploymentsInProgress: whole(env, ENV.maxDeploymentsInProgress, 20, 0, 10_000),
+    brakeRetrySeconds: whole(env, ENV.brakeRetrySeconds, 60, 0, 900),
+    flapTableName: (env[ENV.flapTableName] ?? '').trim(),
+    flapMaxDeployments: whole(env, ENV.flapMaxDeployments, 3, 1, 1000),
+    flapPeriodSeconds: whole(env, ENV.flapPeriodSeconds, 3600, 60, 31 * 24 * 3600),
+    optIn: flag(env, ENV.optIn),
+    notificationTopicArn: (env[ENV.notificationTopicArn] ?? '').trim(),
+    metricsNamespace: (env[ENV.metricsNamespace] ?? '').trim() || 'EcsSecretRedeployer',
   };
+}
+
+function flag(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const text = (env[name] ?? '').trim().toLowerCase();
+  if (!['', 'true', 'false', '1', '0'].includes(text)) {
+    throw new ConfigError(`${name}: expected true or false, got "${text}"`);
+  }
+  return text === 'true' || text === '1';
+}
+
+function whole(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = (env[name] ?? '').trim();
+  if (text === '') return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ConfigError(`${name}: expected a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
 }

@@ -28,6 +28,14 @@ export interface ServiceSummary {
   readonly taskDefinitions: readonly string[];
   /** Creation time of the newest deployment or task set. */
   readonly newestDeploymentAt?: Date;
+  /**
+   * A forced redeploy is rolling out: two or more current deployments of one task definition
+   * (a new deployment of an unchanged task definition is what forceNewDeployment makes; a
+   * release of a new revision is not counted). Stateless, so it holds across invocations.
+   */
+  readonly forcedRollout: boolean;
+  /** The service's tags (opt-in / opt-out). */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface DiscoveryFailure {
@@ -93,6 +101,11 @@ export function summarise(service: Service): ServiceSummary | undefined {
   if (taskDefinitions.size === 0 && service.taskDefinition) {
     taskDefinitions.add(service.taskDefinition);
   }
+  const current = (service.deployments ?? []).filter((d) => CURRENT.has(d.status ?? ''));
+  const tags: Record<string, string> = {};
+  for (const tag of service.tags ?? []) {
+    if (tag.key !== undefined) tags[tag.key] = tag.value ?? '';
+  }
   return {
     arn: serviceArn,
     name: serviceName ?? serviceArn.split('/').pop() ?? serviceArn,
@@ -101,6 +114,9 @@ export function summarise(service: Service): ServiceSummary | undefined {
     controller: service.deploymentController?.type ?? 'ECS',
     taskDefinitions: [...taskDefinitions],
     ...(newest && { newestDeploymentAt: newest }),
+    forcedRollout:
+      current.length > 1 && current.every((d) => d.taskDefinition === current[0]?.taskDefinition),
+    tags,
   };
 }
 
@@ -139,7 +155,7 @@ export async function discoverServices(
   const describeBatch = async (cluster: string, arns: string[]): Promise<void> => {
     try {
       const { services = [], failures: missing = [] } = await describe.run(() =>
-        ecs.send(new DescribeServicesCommand({ cluster, services: arns })),
+        ecs.send(new DescribeServicesCommand({ cluster, services: arns, include: ['TAGS'] })),
       );
       for (const failure of missing) {
         // MISSING: deleted between listing and describing; nothing to redeploy.

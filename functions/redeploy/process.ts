@@ -13,8 +13,10 @@ import {
 } from './discovery.js';
 import { errorMessage } from './errors.js';
 import { interpret, parseEnvelope } from './events.js';
-import { createLimiter } from './limit.js';
-import { RecentDeployments, decide, forceNewDeployment } from './redeploy.js';
+import type { FlapGuard } from './flap-guard.js';
+import { type Limiter, createLimiter } from './limit.js';
+import type { Reference } from './references.js';
+import { RecentDeployments, type SkipCode, decide, forceNewDeployment } from './redeploy.js';
 import { type SecretsManagerLike, resolveSecretChange } from './secrets.js';
 import { type EcsLike, TaskDefinitionReader } from './task-definitions.js';
 
@@ -29,11 +31,17 @@ export interface Dependencies {
   readonly recentDeployments?: RecentDeployments;
   /** Services listed by earlier invocations of this execution environment. */
   readonly serviceDirectory?: ServiceDirectory;
+  /** Refuses services force-deployed too often; absent: no flap guard. */
+  readonly flapGuard?: FlapGuard;
+  /** The clock (tests). @default () => new Date() */
+  readonly now?: () => Date;
 }
 
 export interface ServiceEntry {
   readonly service: string;
   readonly reason: string;
+  /** Machine-readable reason, for skipped services. */
+  readonly code?: SkipCode;
 }
 
 export interface FailureEntry {
@@ -52,13 +60,23 @@ export interface ChangeReport {
   readonly needsAction: readonly ServiceEntry[];
   /** Services that still reference a deleted secret or parameter. */
   readonly stillReferenced: readonly ServiceEntry[];
+  /** Services held back by the cap on deployments in progress; the change is retried later. */
+  readonly braked: readonly ServiceEntry[];
+  /** Services held back because they were force-deployed too often (flap guard). */
+  readonly flapGuarded: readonly ServiceEntry[];
   readonly failed: readonly FailureEntry[];
+  /** Non-fatal problems, e.g. the flap guard's table could not be read (it failed open). */
+  readonly warnings: readonly string[];
   readonly clustersScanned: number;
   readonly servicesScanned: number;
 }
 
+/** Why an event was ignored, in a form metrics can count. */
+export type IgnoredCode = 'malformed' | 'not-applicable' | 'outside-prefixes';
+
 export interface IgnoredReport {
   readonly outcome: 'ignored';
+  readonly code: IgnoredCode;
   readonly reason: string;
   /** Set when the event was at least a well-formed EventBridge event. */
   readonly event?: { readonly id: string; readonly source: string; readonly detailType: string };
@@ -69,12 +87,19 @@ export type Report = ChangeReport | IgnoredReport;
 /** Handles one event. Throws only for failures a retry can fix (AWS errors resolving the secret). */
 export async function processEvent(event: unknown, deps: Dependencies): Promise<Report> {
   const envelope = parseEnvelope(event);
-  if (typeof envelope === 'string') return { outcome: 'ignored', reason: envelope };
+  if (typeof envelope === 'string') {
+    return { outcome: 'ignored', code: 'malformed', reason: envelope };
+  }
   const eventInfo = { id: envelope.id, source: envelope.source, detailType: envelope.detailType };
 
   const interpretation = interpret(envelope, deps.home.partition);
   if (interpretation.kind === 'ignored') {
-    return { outcome: 'ignored', reason: interpretation.reason, event: eventInfo };
+    return {
+      outcome: 'ignored',
+      code: 'not-applicable',
+      reason: interpretation.reason,
+      event: eventInfo,
+    };
   }
   let change: Change;
   if (interpretation.change.kind === 'secret') {
@@ -84,7 +109,12 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
       deps.home,
     );
     if (resolved.kind === 'ignored') {
-      return { outcome: 'ignored', reason: resolved.reason, event: eventInfo };
+      return {
+        outcome: 'ignored',
+        code: 'not-applicable',
+        reason: resolved.reason,
+        event: eventInfo,
+      };
     }
     change = resolved.change;
   } else {
@@ -92,7 +122,9 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
   }
 
   const filtered = outsidePrefixes(change, deps.config);
-  if (filtered !== undefined) return { outcome: 'ignored', reason: filtered, event: eventInfo };
+  if (filtered !== undefined) {
+    return { outcome: 'ignored', code: 'outside-prefixes', reason: filtered, event: eventInfo };
+  }
   return applyChange(change, deps);
 }
 
@@ -106,104 +138,200 @@ function outsidePrefixes(change: Change, config: RedeployerConfig): string | und
 }
 
 /**
- * Finds the services whose current task definitions are affected by `change` and handles each:
- * redeploy (bounded concurrency), skip, or report. Never throws; failures are in the report.
+ * One pass over the fleet: the decisions, redeploys and brakes for any number of (service,
+ * change) pairs, with the caps shared by all of them. Used by a change event (one change) and by
+ * the sweep (a change per stale reference).
  */
-export async function applyChange(change: Change, deps: Dependencies): Promise<ChangeReport> {
-  const { ecs, config, taskDefinitions } = deps;
-  const redeployed: string[] = [];
-  const skipped: ServiceEntry[] = [];
-  const needsAction: ServiceEntry[] = [];
-  const stillReferenced: ServiceEntry[] = [];
-  const failed: FailureEntry[] = [];
-  const updates = createLimiter(config.concurrency);
-  const stats = { clusters: 0, services: 0 };
+export class RedeployRun {
+  readonly redeployed: string[] = [];
+  readonly skipped: ServiceEntry[] = [];
+  readonly needsAction: ServiceEntry[] = [];
+  readonly stillReferenced: ServiceEntry[] = [];
+  readonly braked: ServiceEntry[] = [];
+  readonly flapGuarded: ServiceEntry[] = [];
+  readonly failed: FailureEntry[] = [];
+  readonly warnings: string[] = [];
+  readonly stats = { clusters: 0, services: 0 };
+  private readonly updates: Limiter;
+  private readonly recent: RecentDeployments;
+  private readonly handled = new Set<string>();
+  /** Forced redeploys rolling out in the watched clusters: seen by discovery, or started here. */
+  private inProgress = 0;
 
-  const recent = deps.recentDeployments ?? new RecentDeployments();
-  const visit = async (described: ServiceSummary): Promise<void> => {
-    const service = recent.apply(described);
-    try {
-      const scope = scopeOfArn(service.clusterArn) ?? deps.home;
-      const reads = await Promise.all(
-        service.taskDefinitions.map((arn) =>
-          taskDefinitions.references(ecs, arn, scope).then(
-            (references) => ({ arn, references, error: undefined }),
-            (error: unknown) => ({ arn, references: [], error: errorMessage(error) }),
-          ),
+  constructor(private readonly deps: Dependencies) {
+    this.updates = createLimiter(deps.config.concurrency);
+    this.recent = deps.recentDeployments ?? new RecentDeployments();
+  }
+
+  /** Every described service passes here first: it may be rolling out already. */
+  observe(described: ServiceSummary): ServiceSummary {
+    if (described.forcedRollout) this.inProgress += 1;
+    return this.recent.apply(described);
+  }
+
+  /** The references of the service's current task definitions; unreadable ones as failures. */
+  async references(
+    service: ServiceSummary,
+  ): Promise<{ references: Reference[]; errors: FailureEntry[] }> {
+    const scope = scopeOfArn(service.clusterArn) ?? this.deps.home;
+    const reads = await Promise.all(
+      service.taskDefinitions.map((arn) =>
+        this.deps.taskDefinitions.references(this.deps.ecs, arn, scope).then(
+          (references) => ({ arn, references, error: undefined }),
+          (error: unknown) => ({ arn, references: [], error: errorMessage(error) }),
         ),
-      );
-      const affected = reads.some((read) => read.references.some((ref) => isAffected(ref, change)));
-      if (!affected) {
-        // Unreadable and possibly affected: a retry may read it; make it visible meanwhile.
-        for (const read of reads) {
-          if (read.error !== undefined) {
-            failed.push({
-              target: service.arn,
-              error: `task definition ${read.arn} could not be read: ${read.error}`,
-            });
-          }
-        }
-        return;
-      }
-      const decision = decide(service, change);
+      ),
+    );
+    return {
+      references: reads.flatMap((read) => [...read.references]),
+      errors: reads.flatMap((read) =>
+        read.error === undefined
+          ? []
+          : [
+              {
+                target: service.arn,
+                error: `task definition ${read.arn} could not be read: ${read.error}`,
+              },
+            ],
+      ),
+    };
+  }
+
+  /** Decides for a service affected by `change`, and redeploys it if it should. Never throws. */
+  async handle(service: ServiceSummary, change: Change): Promise<void> {
+    const { config } = this.deps;
+    try {
+      if (this.handled.has(service.arn)) return; // one deployment per service per run
+      const decision = decide(service, change, { optIn: config.optIn });
       switch (decision.kind) {
         case 'skip':
-          skipped.push({ service: service.arn, reason: decision.reason });
+          this.skipped.push({ service: service.arn, reason: decision.reason, code: decision.code });
           return;
         case 'needs-action':
-          needsAction.push({ service: service.arn, reason: decision.reason });
+          this.needsAction.push({ service: service.arn, reason: decision.reason });
           return;
         case 'still-referenced':
-          stillReferenced.push({ service: service.arn, reason: decision.reason });
+          this.stillReferenced.push({ service: service.arn, reason: decision.reason });
           return;
         case 'redeploy':
           break;
       }
-      if (config.dryRun) {
-        redeployed.push(service.arn);
+      this.handled.add(service.arn);
+      const cap = config.maxDeploymentsInProgress;
+      if (cap > 0 && this.inProgress >= cap) {
+        this.braked.push({
+          service: service.arn,
+          reason: `${this.inProgress} forced redeploys rolling out (cap ${cap}): retried later`,
+        });
         return;
       }
-      const outcome = await updates.run(async () => {
+      this.inProgress += 1; // claimed synchronously: concurrent handlers see it
+      if (config.dryRun) {
+        this.redeployed.push(service.arn);
+        return;
+      }
+      if (!(await this.admitted(service))) {
+        this.inProgress -= 1;
+        return;
+      }
+      const outcome = await this.updates.run(async () => {
         // Taken before the call: the deployment is certainly created after it.
         const startedAt = new Date();
-        const result = await forceNewDeployment(ecs, service);
+        const result = await forceNewDeployment(this.deps.ecs, service);
         if (result.kind === 'redeployed') {
-          recent.record(service.arn, result.deploymentAt ?? startedAt);
+          this.recent.record(service.arn, result.deploymentAt ?? startedAt);
         }
         return result;
       });
-      if (outcome.kind === 'redeployed') redeployed.push(service.arn);
-      else if (outcome.kind === 'skip')
-        skipped.push({ service: service.arn, reason: outcome.reason });
-      else failed.push({ target: service.arn, error: outcome.error });
+      if (outcome.kind === 'redeployed') {
+        this.redeployed.push(service.arn);
+        return;
+      }
+      this.inProgress -= 1;
+      if (outcome.kind === 'skip') {
+        this.skipped.push({ service: service.arn, reason: outcome.reason, code: outcome.code });
+      } else {
+        this.failed.push({ target: service.arn, error: outcome.error });
+      }
     } catch (error) {
-      failed.push({ target: service.arn, error: errorMessage(error) });
+      this.failed.push({ target: service.arn, error: errorMessage(error) });
     }
-  };
+  }
 
-  const discoveryFailures: DiscoveryFailure[] = await discoverServices(
-    ecs,
-    {
-      clusters: config.clusters,
-      ...(deps.serviceDirectory && { directory: deps.serviceDirectory }),
-    },
-    visit,
-    stats,
-  );
-  failed.push(...discoveryFailures.map(({ target, error }) => ({ target, error })));
+  /** The flap guard's verdict; if its table cannot be reached it fails open, with a warning. */
+  private async admitted(service: ServiceSummary): Promise<boolean> {
+    const guard = this.deps.flapGuard;
+    if (!guard) return true;
+    try {
+      const now = this.deps.now?.() ?? new Date();
+      if ((await guard.admit(service.arn, now)) === 'admitted') return true;
+      this.flapGuarded.push({
+        service: service.arn,
+        reason:
+          `force-deployed ${guard.maxDeployments} times within ${guard.periodSeconds} s: ` +
+          'left alone until the period has passed (the sweep catches up then)',
+      });
+      return false;
+    } catch (error) {
+      this.warnings.push(`flap guard unavailable for ${service.arn}: ${errorMessage(error)}`);
+      return true;
+    }
+  }
 
-  const byService = (a: ServiceEntry, b: ServiceEntry): number =>
-    a.service.localeCompare(b.service);
-  return {
-    outcome: 'handled',
-    change: describeChange(change),
-    dryRun: config.dryRun,
-    redeployed: redeployed.sort(),
-    skipped: skipped.sort(byService),
-    needsAction: needsAction.sort(byService),
-    stillReferenced: stillReferenced.sort(byService),
-    failed: failed.sort((a, b) => a.target.localeCompare(b.target)),
-    clustersScanned: stats.clusters,
-    servicesScanned: stats.services,
-  };
+  /** Walks the fleet, passing each described service to `visit` after `observe`. */
+  async discover(visit: (service: ServiceSummary) => Promise<void>): Promise<void> {
+    const failures: DiscoveryFailure[] = await discoverServices(
+      this.deps.ecs,
+      {
+        clusters: this.deps.config.clusters,
+        ...(this.deps.serviceDirectory && { directory: this.deps.serviceDirectory }),
+      },
+      (described) => visit(this.observe(described)),
+      this.stats,
+    );
+    this.failed.push(...failures.map(({ target, error }) => ({ target, error })));
+  }
+
+  report(change: Record<string, unknown>): ChangeReport {
+    const byService = (a: ServiceEntry, b: ServiceEntry): number =>
+      a.service.localeCompare(b.service);
+    return {
+      outcome: 'handled',
+      change,
+      dryRun: this.deps.config.dryRun,
+      redeployed: [...this.redeployed].sort(),
+      skipped: [...this.skipped].sort(byService),
+      needsAction: [...this.needsAction].sort(byService),
+      stillReferenced: [...this.stillReferenced].sort(byService),
+      braked: [...this.braked].sort(byService),
+      flapGuarded: [...this.flapGuarded].sort(byService),
+      failed: [...this.failed].sort((a, b) => a.target.localeCompare(b.target)),
+      warnings: [...this.warnings],
+      clustersScanned: this.stats.clusters,
+      servicesScanned: this.stats.services,
+    };
+  }
+}
+
+/**
+ * Finds the services whose current task definitions are affected by `change` and handles each:
+ * redeploy (bounded concurrency and caps), skip, or report. Never throws; failures are in the
+ * report.
+ */
+export async function applyChange(change: Change, deps: Dependencies): Promise<ChangeReport> {
+  const run = new RedeployRun(deps);
+  await run.discover(async (service) => {
+    try {
+      const { references, errors } = await run.references(service);
+      if (references.some((ref) => isAffected(ref, change))) {
+        await run.handle(service, change);
+      } else {
+        // Unreadable and possibly affected: a retry may read it; make it visible meanwhile.
+        run.failed.push(...errors);
+      }
+    } catch (error) {
+      run.failed.push({ target: service.arn, error: errorMessage(error) });
+    }
+  });
+  return run.report(describeChange(change));
 }

@@ -3,6 +3,7 @@
  */
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { Change } from './change.js';
+import { EXCLUDE_TAG, INCLUDE_TAG } from './config.js';
 import type { ServiceSummary } from './discovery.js';
 import { errorMessage, errorName } from './errors.js';
 import type { EcsLike } from './task-definitions.js';
@@ -13,30 +14,58 @@ import type { EcsLike } from './task-definitions.js';
  */
 export const EVENT_TIME_PRECISION_MS = 1000;
 
+/** Why a referencing service is not redeployed, in a form metrics can count. */
+export type SkipCode =
+  'inactive' | 'already-deployed' | 'excluded-by-tag' | 'not-opted-in' | 'service-gone';
+
 export type Decision =
   | { readonly kind: 'redeploy' }
-  | { readonly kind: 'skip'; readonly reason: string }
-  | { readonly kind: 'needs-action'; readonly reason: string }
+  | { readonly kind: 'skip'; readonly code: SkipCode; readonly reason: string }
+  | {
+      readonly kind: 'needs-action';
+      readonly code: 'code-deploy' | 'external';
+      readonly reason: string;
+    }
   | { readonly kind: 'still-referenced'; readonly reason: string };
 
+export interface DecisionOptions {
+  /** Only services tagged `secret-redeployer:include` = `true` are eligible. */
+  readonly optIn?: boolean;
+}
+
+const isTrue = (value: string | undefined): boolean => value?.trim().toLowerCase() === 'true';
+
 /** What to do with a service whose current task definitions are affected by `change`. */
-export function decide(service: ServiceSummary, change: Change): Decision {
+export function decide(
+  service: ServiceSummary,
+  change: Change,
+  options: DecisionOptions = {},
+): Decision {
   if (service.status !== 'ACTIVE') {
-    return { kind: 'skip', reason: `service is ${service.status}` };
+    return { kind: 'skip', code: 'inactive', reason: `service is ${service.status}` };
+  }
+  if (isTrue(service.tags[EXCLUDE_TAG])) {
+    return { kind: 'skip', code: 'excluded-by-tag', reason: `tagged ${EXCLUDE_TAG}=true` };
+  }
+  if (options.optIn && !isTrue(service.tags[INCLUDE_TAG])) {
+    return {
+      kind: 'skip',
+      code: 'not-opted-in',
+      reason: `opt-in mode and not tagged ${INCLUDE_TAG}=true`,
+    };
   }
   if (change.action === 'warn') {
     return {
       kind: 'still-referenced',
       reason:
         `${change.kind} was deleted but is still referenced: new tasks will fail to start ` +
-        'until the task definition or the ' +
-        change.kind +
-        ' is fixed',
+        `until the task definition or the ${change.kind} is fixed`,
     };
   }
   if (service.controller === 'CODE_DEPLOY') {
     return {
       kind: 'needs-action',
+      code: 'code-deploy',
       reason:
         'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
     };
@@ -44,6 +73,7 @@ export function decide(service: ServiceSummary, change: Change): Decision {
   if (service.controller === 'EXTERNAL') {
     return {
       kind: 'needs-action',
+      code: 'external',
       reason: 'deployment controller EXTERNAL: create a new task set to pick up the change',
     };
   }
@@ -51,6 +81,7 @@ export function decide(service: ServiceSummary, change: Change): Decision {
   if (newest && newest.getTime() >= change.time.getTime() + EVENT_TIME_PRECISION_MS) {
     return {
       kind: 'skip',
+      code: 'already-deployed',
       reason: `already deployed after the change (deployment created ${newest.toISOString()})`,
     };
   }
@@ -59,7 +90,7 @@ export function decide(service: ServiceSummary, change: Change): Decision {
 
 export type UpdateOutcome =
   | { readonly kind: 'redeployed'; readonly deploymentAt?: Date }
-  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'skip'; readonly code: SkipCode; readonly reason: string }
   | { readonly kind: 'failed'; readonly error: string };
 
 /** Errors that mean the service is gone or going: nothing left to redeploy. */
@@ -84,6 +115,7 @@ export async function forceNewDeployment(
     if (GONE.has(errorName(error))) {
       return {
         kind: 'skip',
+        code: 'service-gone',
         reason: `service disappeared before the update (${errorName(error)})`,
       };
     }

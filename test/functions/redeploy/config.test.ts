@@ -15,6 +15,15 @@ describe('loadConfig', () => {
       concurrency: 10,
       secretNamePrefixes: [],
       parameterNamePrefixes: [],
+      changeQueueUrl: '',
+      maxDeploymentsInProgress: 20,
+      brakeRetrySeconds: 60,
+      flapTableName: '',
+      flapMaxDeployments: 3,
+      flapPeriodSeconds: 3600,
+      optIn: false,
+      notificationTopicArn: '',
+      metricsNamespace: 'EcsSecretRedeployer',
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
   });
@@ -95,5 +104,43 @@ describe('loadConfig', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).name).toBe('ConfigError');
     }
+  });
+});
+
+describe('loadConfig: brakes, flap guard, opt-in, notifications', () => {
+  it('reads every option', () => {
+    expect(
+      loadConfig({
+        CHANGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/changes',
+        MAX_DEPLOYMENTS_IN_PROGRESS: '0',
+        BRAKE_RETRY_SECONDS: '900',
+        FLAP_TABLE_NAME: 'flaps',
+        FLAP_MAX_DEPLOYMENTS: '5',
+        FLAP_PERIOD_SECONDS: '7200',
+        OPT_IN: 'true',
+        NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:changes',
+        METRICS_NAMESPACE: 'Custom',
+      }),
+    ).toMatchObject({
+      changeQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/changes',
+      maxDeploymentsInProgress: 0,
+      brakeRetrySeconds: 900,
+      flapTableName: 'flaps',
+      flapMaxDeployments: 5,
+      flapPeriodSeconds: 7200,
+      optIn: true,
+      notificationTopicArn: 'arn:aws:sns:us-east-1:123456789012:changes',
+      metricsNamespace: 'Custom',
+    });
+  });
+
+  it.each([
+    ['BRAKE_RETRY_SECONDS', '901'],
+    ['MAX_DEPLOYMENTS_IN_PROGRESS', '-1'],
+    ['FLAP_MAX_DEPLOYMENTS', '0'],
+    ['FLAP_PERIOD_SECONDS', '59'],
+    ['OPT_IN', 'yes'],
+  ])('rejects %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name}:`));
   });
 });

@@ -249,7 +249,33 @@ describe('summarise', () => {
       controller: 'ECS',
       taskDefinitions: ['arn:aws:ecs:us-east-1:012345678910:task-definition/hello_world:6'],
       newestDeploymentAt: new Date('2016-08-29T16:25:52.130Z'),
+      forcedRollout: false,
+      tags: {},
     });
+  });
+
+  it('recognises a forced redeploy rolling out: two current deployments of one revision', () => {
+    const td = taskDefinitionArn('app', 3);
+    const base = service({ cluster: 'prod', name: 'api', taskDefinition: td });
+    const rolling = (other: string): Service => ({
+      ...base,
+      deployments: [
+        { status: 'PRIMARY', taskDefinition: td, createdAt: new Date() },
+        { status: 'ACTIVE', taskDefinition: other, createdAt: new Date(0) },
+      ],
+    });
+    expect(summarise(rolling(td))?.forcedRollout).toBe(true);
+    // A release of a new revision is somebody else's deployment, not a forced redeploy.
+    expect(summarise(rolling(taskDefinitionArn('app', 2)))?.forcedRollout).toBe(false);
+    expect(summarise(base)?.forcedRollout).toBe(false);
+  });
+
+  it('reads the service tags', () => {
+    const described: Service = {
+      ...service({ cluster: 'prod', name: 'api', taskDefinition: taskDefinitionArn('app', 1) }),
+      tags: [{ key: 'secret-redeployer:exclude', value: 'true' }, { key: 'team' }],
+    };
+    expect(summarise(described)?.tags).toEqual({ 'secret-redeployer:exclude': 'true', team: '' });
   });
 
   it('collects the task definitions of PRIMARY and ACTIVE deployments, not INACTIVE ones', () => {

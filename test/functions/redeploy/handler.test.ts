@@ -199,7 +199,11 @@ describe('handler', () => {
 
     const report = await handler(event);
 
-    expect(report).toEqual({ outcome: 'ignored', reason: expect.any(String) as string });
+    expect(report).toEqual({
+      outcome: 'ignored',
+      code: 'malformed',
+      reason: expect.any(String) as string,
+    });
     expect(ecsMock).not.toHaveReceivedAnyCommand();
     expect(smMock).not.toHaveReceivedAnyCommand();
     expect(output()).toContain('event ignored');

@@ -318,7 +318,7 @@ describe('processEvent on a secret change', () => {
       service: serviceArn('prod', 'orders'),
     });
     expect(report.skipped).toEqual([
-      { service: serviceArn('prod', 'orders'), reason: 'service is DRAINING' },
+      { service: serviceArn('prod', 'orders'), reason: 'service is DRAINING', code: 'inactive' },
     ]);
   });
 
@@ -607,7 +607,11 @@ describe('processEvent on input it cannot use', () => {
 
     const report = await processEvent(event, deps());
 
-    expect(report).toEqual({ outcome: 'ignored', reason: expect.any(String) as string });
+    expect(report).toEqual({
+      outcome: 'ignored',
+      code: 'malformed',
+      reason: expect.any(String) as string,
+    });
     expect(ecsMock).not.toHaveReceivedAnyCommand();
     expect(smMock).not.toHaveReceivedAnyCommand();
   });

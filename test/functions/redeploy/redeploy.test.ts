@@ -41,6 +41,8 @@ const summary = (overrides: Partial<ServiceSummary> = {}): ServiceSummary => ({
   controller: 'ECS',
   taskDefinitions: [taskDefinitionArn('orders', 12)],
   newestDeploymentAt: new Date('2025-03-01T00:00:00Z'),
+  forcedRollout: false,
+  tags: {},
   ...overrides,
 });
 
@@ -58,6 +60,7 @@ describe('decide', () => {
   it.each(['DRAINING', 'INACTIVE'])('skips a %s service', (status) => {
     expect(decide(summary({ status }), change())).toEqual({
       kind: 'skip',
+      code: 'inactive',
       reason: `service is ${status}`,
     });
     expect(decide(summary({ status }), change({ action: 'warn' })).kind).toBe('skip');
@@ -66,6 +69,7 @@ describe('decide', () => {
   it('reports a CODE_DEPLOY service as needing a CodeDeploy deployment', () => {
     expect(decide(summary({ controller: 'CODE_DEPLOY' }), change())).toEqual({
       kind: 'needs-action',
+      code: 'code-deploy',
       reason: expect.stringContaining('CodeDeploy') as string,
     });
   });
@@ -73,6 +77,7 @@ describe('decide', () => {
   it('reports an EXTERNAL service as needing a new task set', () => {
     expect(decide(summary({ controller: 'EXTERNAL' }), change())).toEqual({
       kind: 'needs-action',
+      code: 'external',
       reason: expect.stringContaining('task set') as string,
     });
   });
@@ -90,6 +95,7 @@ describe('decide', () => {
     for (const deployedAt of ['2025-03-14T09:26:54.000Z', '2025-03-14T09:40:00.000Z']) {
       expect(decide(summary({ newestDeploymentAt: new Date(deployedAt) }), change())).toEqual({
         kind: 'skip',
+        code: 'already-deployed',
         reason: `already deployed after the change (deployment created ${deployedAt})`,
       });
     }
@@ -153,6 +159,7 @@ describe('forceNewDeployment', () => {
     ecsMock.on(UpdateServiceCommand).rejects(error);
     expect(await forceNewDeployment(ecs, summary())).toEqual({
       kind: 'skip',
+      code: 'service-gone',
       reason: `service disappeared before the update (${error.name})`,
     });
   });
@@ -166,6 +173,37 @@ describe('forceNewDeployment', () => {
     expect(await forceNewDeployment(ecs, summary())).toEqual({
       kind: 'failed',
       error: `${name}: ${message}`,
+    });
+  });
+});
+
+describe('decide: opt-in and opt-out tags', () => {
+  it('skips a service tagged secret-redeployer:exclude=true, whatever the case of the value', () => {
+    for (const value of ['true', 'TRUE', ' True ']) {
+      expect(
+        decide(summary({ tags: { 'secret-redeployer:exclude': value } }), change()),
+      ).toMatchObject({ kind: 'skip', code: 'excluded-by-tag' });
+    }
+    expect(decide(summary({ tags: { 'secret-redeployer:exclude': 'false' } }), change()).kind).toBe(
+      'redeploy',
+    );
+  });
+
+  it('in opt-in mode, redeploys only services tagged secret-redeployer:include=true', () => {
+    expect(decide(summary(), change(), { optIn: true })).toMatchObject({
+      kind: 'skip',
+      code: 'not-opted-in',
+    });
+    expect(
+      decide(summary({ tags: { 'secret-redeployer:include': 'true' } }), change(), { optIn: true })
+        .kind,
+    ).toBe('redeploy');
+  });
+
+  it('lets an exclude tag win over an include tag', () => {
+    const tags = { 'secret-redeployer:include': 'true', 'secret-redeployer:exclude': 'true' };
+    expect(decide(summary({ tags }), change(), { optIn: true })).toMatchObject({
+      code: 'excluded-by-tag',
     });
   });
 });
