@@ -29,10 +29,11 @@ import { runSweep } from './sweep.js';
 const logger = new Logger('ecs-secret-redeployer');
 const config = loadConfig(process.env);
 // Default configuration: Region, credentials and endpoint (AWS_ENDPOINT_URL) come from the
-// environment, so the function also runs against any AWS-compatible API.
-const ecs = new ECSClient({});
-const secretsManager = new SecretsManagerClient({});
-// Used by some invocations only: created on first use.
+// environment, so the function also runs against any AWS-compatible API. Every client is
+// created on first use and then reused by warm invocations: the init phase carries only the
+// code (npm run bench measures it), and invocations that never need a client never build it.
+let ecs: ECSClient | undefined;
+let secretsManager: SecretsManagerClient | undefined;
 let ssm: SSMClient | undefined;
 let sqs: SQSClient | undefined;
 let sns: SNSClient | undefined;
@@ -75,7 +76,15 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 
 function dependencies(context: Context | undefined, event: unknown): Dependencies {
   return {
-    ...buildDependencies({ ecs, secretsManager }, config, homeScope(context, event), warm),
+    ...buildDependencies(
+      {
+        ecs: (ecs ??= new ECSClient({})),
+        secretsManager: (secretsManager ??= new SecretsManagerClient({})),
+      },
+      config,
+      homeScope(context, event),
+      warm,
+    ),
     ...(flapGuard && { flapGuard }),
   };
 }
