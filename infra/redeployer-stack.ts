@@ -2,11 +2,17 @@
  * The deployable stack: one SecretRedeployer configured from CDK context (cdk.json, or
  * `-c redeployer:dryRun=true` on the command line).
  */
-import { Arn, ArnFormat, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { SecretRedeployer, type SecretRedeployerProps } from './secret-redeployer.js';
+import {
+  DEFAULT_FLAP_GUARD,
+  type FlapGuardOptions,
+  SecretRedeployer,
+  type SecretRedeployerProps,
+  type SweepOptions,
+} from './secret-redeployer.js';
 
 /** Context keys read by RedeployerStack; each is a row of README's configuration table. */
 export const CONTEXT = {
@@ -17,6 +23,14 @@ export const CONTEXT = {
   enableCloudTrailRule: 'redeployer:enableCloudTrailRule',
   concurrency: 'redeployer:concurrency',
   alarmTopicArn: 'redeployer:alarmTopicArn',
+  settleWindowSeconds: 'redeployer:settleWindowSeconds',
+  maxDeploymentsInProgress: 'redeployer:maxDeploymentsInProgress',
+  maxConcurrentInvocations: 'redeployer:maxConcurrentInvocations',
+  flapGuardMaxDeployments: 'redeployer:flapGuardMaxDeployments',
+  flapGuardPeriodMinutes: 'redeployer:flapGuardPeriodMinutes',
+  sweepIntervalMinutes: 'redeployer:sweepIntervalMinutes',
+  optIn: 'redeployer:optIn',
+  notificationTopicArn: 'redeployer:notificationTopicArn',
 } as const;
 
 /** A context value given as a JSON list (cdk.json) or a comma-separated string (`-c`). */
@@ -43,11 +57,47 @@ function bool(value: unknown, key: string): boolean | undefined {
 
 function integer(value: unknown, key: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const number = typeof value === 'number' ? value : Number(value);
+  // Number(true) is 1: only numbers and strings can be whole numbers here.
+  const number =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
   if (!Number.isInteger(number)) {
     throw new Error(`Context ${key} must be a whole number, got ${JSON.stringify(value)}`);
   }
   return number;
+}
+
+/** A whole number that is 0 or more. */
+function count(value: unknown, key: string): number | undefined {
+  const number = integer(value, key);
+  if (number !== undefined && number < 0) {
+    throw new Error(`Context ${key} must be 0 or more, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+
+/** Whole minutes, where `0` or `false` turns the feature off. */
+function minutesOrOff(value: unknown, key: string): number | false | undefined {
+  if (value === false || value === 'false') return false;
+  const minutes = count(value, key);
+  return minutes === 0 ? false : minutes;
+}
+
+/** An SNS topic ARN from context, or undefined when the key is unset or empty. */
+function topicArn(value: unknown, key: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') {
+    throw new Error(`Context ${key} must be an SNS topic ARN, got ${JSON.stringify(value)}`);
+  }
+  let service: string | undefined;
+  try {
+    service = Arn.split(value, ArnFormat.NO_RESOURCE_NAME).service;
+  } catch {
+    service = undefined;
+  }
+  if (service !== 'sns') {
+    throw new Error(`Context ${key} must be an SNS topic ARN, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 export class RedeployerStack extends Stack {
@@ -66,12 +116,17 @@ export class RedeployerStack extends Stack {
             this.formatArn({ service: 'ecs', resource: 'cluster', resourceName: cluster }),
           ),
     );
-    const alarmTopicArn = context(CONTEXT.alarmTopicArn);
-    const alarmTopic =
-      typeof alarmTopicArn === 'string' && alarmTopicArn !== ''
-        ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn)
-        : undefined;
-    if (alarmTopic) Arn.split(alarmTopicArn as string, ArnFormat.NO_RESOURCE_NAME);
+    const alarmTopicArn = topicArn(context(CONTEXT.alarmTopicArn), CONTEXT.alarmTopicArn);
+    const alarmTopic = alarmTopicArn
+      ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn)
+      : undefined;
+    const notificationTopicArn = topicArn(
+      context(CONTEXT.notificationTopicArn),
+      CONTEXT.notificationTopicArn,
+    );
+    const notificationTopic = notificationTopicArn
+      ? sns.Topic.fromTopicArn(this, 'NotificationTopic', notificationTopicArn)
+      : undefined;
 
     const dryRun = bool(context(CONTEXT.dryRun), CONTEXT.dryRun);
     const enableCloudTrailRule = bool(
@@ -79,6 +134,50 @@ export class RedeployerStack extends Stack {
       CONTEXT.enableCloudTrailRule,
     );
     const concurrency = integer(context(CONTEXT.concurrency), CONTEXT.concurrency);
+    const settleWindowSeconds = count(
+      context(CONTEXT.settleWindowSeconds),
+      CONTEXT.settleWindowSeconds,
+    );
+    const maxDeploymentsInProgress = count(
+      context(CONTEXT.maxDeploymentsInProgress),
+      CONTEXT.maxDeploymentsInProgress,
+    );
+    const maxConcurrentInvocations = integer(
+      context(CONTEXT.maxConcurrentInvocations),
+      CONTEXT.maxConcurrentInvocations,
+    );
+    const optIn = bool(context(CONTEXT.optIn), CONTEXT.optIn);
+
+    const flapMaxDeployments = integer(
+      context(CONTEXT.flapGuardMaxDeployments),
+      CONTEXT.flapGuardMaxDeployments,
+    );
+    const flapPeriodMinutes = minutesOrOff(
+      context(CONTEXT.flapGuardPeriodMinutes),
+      CONTEXT.flapGuardPeriodMinutes,
+    );
+    let flapGuard: FlapGuardOptions | false | undefined;
+    if (flapPeriodMinutes === false) {
+      flapGuard = false;
+    } else if (flapPeriodMinutes !== undefined || flapMaxDeployments !== undefined) {
+      flapGuard = {
+        maxDeployments: flapMaxDeployments ?? DEFAULT_FLAP_GUARD.maxDeployments,
+        period:
+          flapPeriodMinutes !== undefined
+            ? Duration.minutes(flapPeriodMinutes)
+            : DEFAULT_FLAP_GUARD.period,
+      };
+    }
+
+    const sweepMinutes = minutesOrOff(
+      context(CONTEXT.sweepIntervalMinutes),
+      CONTEXT.sweepIntervalMinutes,
+    );
+    const sweep: SweepOptions | false | undefined =
+      sweepMinutes === undefined || sweepMinutes === false
+        ? sweepMinutes
+        : { interval: Duration.minutes(sweepMinutes) };
+
     const props2: SecretRedeployerProps = {
       clusters,
       secretNamePrefixes: stringList(
@@ -93,6 +192,15 @@ export class RedeployerStack extends Stack {
       ...(enableCloudTrailRule !== undefined && { enableCloudTrailRule }),
       ...(concurrency !== undefined && { concurrency }),
       ...(alarmTopic && { alarmTopic }),
+      ...(settleWindowSeconds !== undefined && {
+        settleWindow: Duration.seconds(settleWindowSeconds),
+      }),
+      ...(maxDeploymentsInProgress !== undefined && { maxDeploymentsInProgress }),
+      ...(maxConcurrentInvocations !== undefined && { maxConcurrentInvocations }),
+      ...(flapGuard !== undefined && { flapGuard }),
+      ...(sweep !== undefined && { sweep }),
+      ...(optIn !== undefined && { optIn }),
+      ...(notificationTopic && { notificationTopic }),
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);
 
@@ -104,6 +212,10 @@ export class RedeployerStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.redeployer.deadLetterQueue.queueUrl,
       description: 'Change events that could not be handled; see README, Operations',
+    });
+    new CfnOutput(this, 'ChangeQueueUrl', {
+      value: this.redeployer.changeQueue.queueUrl,
+      description: 'Change events waiting for the settle window or a brake',
     });
   }
 }

@@ -299,6 +299,8 @@ export class RotationDemoStack extends Stack {
         clusters: [cluster],
         secretNamePrefixes: [DEMO.secretPrefix],
         parameterNamePrefixes: [DEMO.parameterPrefix],
+        // A short settle window keeps the walkthrough snappy; one rotation is one change anyway.
+        settleWindow: Duration.seconds(10),
       });
     }
 

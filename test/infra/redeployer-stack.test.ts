@@ -1,24 +1,127 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { RedeployerStack } from '../../infra/redeployer-stack.js';
+import { CONTEXT, RedeployerStack } from '../../infra/redeployer-stack.js';
 import { SecretRedeployer } from '../../infra/secret-redeployer.js';
 import { nagFindings, newApp, stackTemplate } from './synth.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('RedeployerStack configuration from context', () => {
   it('builds the product with defaults from an empty context', () => {
     const template = stackTemplate();
     template.resourceCountIs('AWS::Lambda::Function', 1);
-    template.resourceCountIs('AWS::Events::Rule', 3);
+    // Three pattern rules and the hourly sweep.
+    template.resourceCountIs('AWS::Events::Rule', 4);
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectLike({ CLUSTERS: '', DRY_RUN: 'false', REDEPLOY_CONCURRENCY: '10' }),
+        Variables: Match.objectLike({
+          CLUSTERS: '',
+          DRY_RUN: 'false',
+          REDEPLOY_CONCURRENCY: '10',
+          MAX_DEPLOYMENTS_IN_PROGRESS: '20',
+          FLAP_MAX_DEPLOYMENTS: '3',
+          FLAP_PERIOD_SECONDS: '3600',
+          OPT_IN: 'false',
+          NOTIFICATION_TOPIC_ARN: '',
+        }),
       },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { DelaySeconds: 30 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('ships cdk.json with the construct defaults', () => {
+    const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as {
+      context: Record<string, unknown>;
+    };
+    const redeployerContext = Object.fromEntries(
+      Object.entries(cdkJson.context).filter(([key]) => key.startsWith('redeployer:')),
+    );
+    expect(redeployerContext).toMatchObject({
+      [CONTEXT.settleWindowSeconds]: 30,
+      [CONTEXT.maxDeploymentsInProgress]: 20,
+      [CONTEXT.maxConcurrentInvocations]: 2,
+      [CONTEXT.flapGuardMaxDeployments]: 3,
+      [CONTEXT.flapGuardPeriodMinutes]: 60,
+      [CONTEXT.sweepIntervalMinutes]: 60,
+      [CONTEXT.optIn]: false,
+      [CONTEXT.notificationTopicArn]: '',
+    });
+    // Every key in cdk.json is one the stack reads, and it builds what no context builds.
+    const known: string[] = Object.values(CONTEXT);
+    for (const key of Object.keys(redeployerContext)) expect(known).toContain(key);
+    expect(stackTemplate(redeployerContext).toJSON()).toEqual(stackTemplate().toJSON());
+  });
+
+  it('reads every scale option from context, as -c strings too', () => {
+    const template = stackTemplate({
+      [CONTEXT.settleWindowSeconds]: '0',
+      [CONTEXT.maxDeploymentsInProgress]: '0',
+      [CONTEXT.maxConcurrentInvocations]: '5',
+      [CONTEXT.flapGuardMaxDeployments]: '4',
+      [CONTEXT.flapGuardPeriodMinutes]: '30',
+      [CONTEXT.sweepIntervalMinutes]: '15',
+      [CONTEXT.optIn]: 'true',
+      [CONTEXT.notificationTopicArn]: 'arn:aws:sns:us-east-1:123456789012:redeploys',
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { DelaySeconds: 0 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_DEPLOYMENTS_IN_PROGRESS: '0',
+          FLAP_MAX_DEPLOYMENTS: '4',
+          FLAP_PERIOD_SECONDS: '1800',
+          OPT_IN: 'true',
+          NOTIFICATION_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:redeploys',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'PublishNotifications',
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Resource: 'arn:aws:sns:us-east-1:123456789012:redeploys',
+          },
+        ]),
+      },
+    });
+  });
+
+  it.each([0, '0', false, 'false'])('turns the flap guard and the sweep off with %j', (off) => {
+    const template = stackTemplate({
+      [CONTEXT.flapGuardPeriodMinutes]: off,
+      [CONTEXT.sweepIntervalMinutes]: off,
+    });
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::Events::Rule', 3);
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLAP_TABLE_NAME: '' }) },
+    });
+  });
+
+  it('outputs the change queue URL', () => {
+    stackTemplate().hasOutput('ChangeQueueUrl', {
+      Value: { Ref: Match.stringLikeRegexp('^RedeployerChangeQueue') },
     });
   });
 
@@ -34,7 +137,7 @@ describe('RedeployerStack configuration from context', () => {
         'redeployer:enableCloudTrailRule': true,
         'redeployer:concurrency': '4',
       });
-      template.resourceCountIs('AWS::Events::Rule', 4);
+      template.resourceCountIs('AWS::Events::Rule', 5);
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
@@ -71,6 +174,25 @@ describe('RedeployerStack configuration from context', () => {
     ['redeployer:concurrency', 'ten', /concurrency must be a whole number/],
     ['redeployer:clusters', 42, /clusters must be a list of strings/],
     ['redeployer:secretNamePrefixes', ['has space'], /Invalid secret name prefix/],
+    [CONTEXT.settleWindowSeconds, -1, /settleWindowSeconds must be 0 or more/],
+    [CONTEXT.settleWindowSeconds, '901', /settleWindow must be from 0 to 15 minutes/],
+    [CONTEXT.settleWindowSeconds, 'soon', /settleWindowSeconds must be a whole number/],
+    [CONTEXT.maxDeploymentsInProgress, -5, /maxDeploymentsInProgress must be 0 or more/],
+    [CONTEXT.maxConcurrentInvocations, 1, /maxConcurrentInvocations must be a whole number/],
+    [CONTEXT.maxConcurrentInvocations, 'two', /maxConcurrentInvocations must be a whole number/],
+    [CONTEXT.flapGuardMaxDeployments, 0, /flapGuard.maxDeployments/],
+    [CONTEXT.flapGuardPeriodMinutes, 'hourly', /flapGuardPeriodMinutes must be a whole number/],
+    [CONTEXT.flapGuardPeriodMinutes, -60, /flapGuardPeriodMinutes must be 0 or more/],
+    [CONTEXT.sweepIntervalMinutes, 2, /sweep.interval must be at least 5 minutes/],
+    [CONTEXT.sweepIntervalMinutes, true, /sweepIntervalMinutes must be a whole number/],
+    [CONTEXT.optIn, 'yes', /optIn must be true or false/],
+    [CONTEXT.notificationTopicArn, 'redeploys', /notificationTopicArn must be an SNS topic ARN/],
+    [
+      CONTEXT.notificationTopicArn,
+      'arn:aws:sqs:us-east-1:123456789012:q',
+      /notificationTopicArn must be an SNS topic ARN/,
+    ],
+    [CONTEXT.alarmTopicArn, 42, /alarmTopicArn must be an SNS topic ARN/],
   ])('rejects an invalid %s', (key, value, message) => {
     expect(() => stackTemplate({ [key]: value })).toThrow(message);
   });
@@ -85,16 +207,33 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(error).toBeUndefined();
   });
 
-  it('find nothing unacknowledged with every option set', () => {
-    const { violations, error } = nagFindings(
-      (app) => new RedeployerStack(app, 'SecretRedeployer'),
+  it.each<[string, Record<string, unknown>]>([
+    [
+      'every option set',
       {
         'redeployer:clusters': ['prod', 'staging'],
         'redeployer:secretNamePrefixes': ['prod/'],
         'redeployer:parameterNamePrefixes': ['/prod/'],
         'redeployer:enableCloudTrailRule': true,
         'redeployer:alarmTopicArn': 'arn:aws:sns:us-east-1:123456789012:ops-alerts',
+        [CONTEXT.settleWindowSeconds]: 0,
+        [CONTEXT.maxDeploymentsInProgress]: 50,
+        [CONTEXT.maxConcurrentInvocations]: 4,
+        [CONTEXT.flapGuardMaxDeployments]: 2,
+        [CONTEXT.flapGuardPeriodMinutes]: 120,
+        [CONTEXT.sweepIntervalMinutes]: 5,
+        [CONTEXT.optIn]: true,
+        [CONTEXT.notificationTopicArn]: 'arn:aws:sns:us-east-1:123456789012:redeploys',
       },
+    ],
+    [
+      'the flap guard and the sweep off',
+      { [CONTEXT.flapGuardPeriodMinutes]: false, [CONTEXT.sweepIntervalMinutes]: 0 },
+    ],
+  ])('find nothing unacknowledged with %s', (_name, context) => {
+    const { violations, error } = nagFindings(
+      (app) => new RedeployerStack(app, 'SecretRedeployer'),
+      context,
     );
     expect(violations).toEqual([]);
     expect(error).toBeUndefined();

@@ -270,9 +270,18 @@ describe('RotationDemo redeployer', () => {
     });
   });
 
+  it('settles changes for 10 seconds only, for a snappy walkthrough', () => {
+    demoTemplate().hasResourceProperties('AWS::SQS::Queue', {
+      DelaySeconds: 10,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+    });
+  });
+
   it('can be left out when the product stack already watches the account', () => {
     const template = demoTemplate({ 'demo:withRedeployer': 'false' });
     template.resourceCountIs('AWS::Events::Rule', 0);
     template.resourceCountIs('AWS::SQS::Queue', 0);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   });
 });

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,80 +11,8 @@ import {
   secretLabelUpdatedPattern,
 } from '../../infra/event-patterns.js';
 import { SecretRedeployer } from '../../infra/secret-redeployer.js';
+import { VALUE_READING_ACTIONS, grantedActions, grants, statements } from './iam.js';
 import { constructTemplate, newApp } from './synth.js';
-
-const VALUE_READING_ACTIONS = [
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:BatchGetSecretValue',
-  'ssm:GetParameter',
-  'ssm:GetParameters',
-  'ssm:GetParametersByPath',
-  'ssm:GetParameterHistory',
-  'kms:Decrypt',
-];
-
-/** Every action granted by any IAM policy in the template, wildcards included. */
-function grantedActions(template: Template): string[] {
-  const actions: string[] = [];
-  const policies = {
-    ...template.findResources('AWS::IAM::Policy'),
-    ...template.findResources('AWS::IAM::Role'),
-  };
-  const collect = (document: unknown): void => {
-    const statements = (document as { Statement?: unknown[] } | undefined)?.Statement ?? [];
-    for (const statement of statements as { Effect: string; Action: string | string[] }[]) {
-      if (statement.Effect !== 'Allow') continue;
-      actions.push(...([] as string[]).concat(statement.Action));
-    }
-  };
-  for (const resource of Object.values(policies)) {
-    const props = resource.Properties as {
-      PolicyDocument?: unknown;
-      Policies?: { PolicyDocument: unknown }[];
-      ManagedPolicyArns?: unknown[];
-    };
-    collect(props.PolicyDocument);
-    for (const inline of props.Policies ?? []) collect(inline.PolicyDocument);
-  }
-  return actions;
-}
-
-/** Whether an IAM action pattern (with `*` wildcards) grants `action`. */
-function grants(pattern: string, action: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-    'i',
-  );
-  return regex.test(action);
-}
-
-/** The statements of every IAM policy, with `Fn::Join`s of the partition resolved to strings. */
-function statements(template: Template): Record<string, unknown>[] {
-  const flatten = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(flatten);
-    if (typeof value !== 'object' || value === null) return value;
-    const object = value as Record<string, unknown>;
-    const join = object['Fn::Join'] as [string, unknown[]] | undefined;
-    if (join) {
-      return join[1].map((part) => (isPartition(part) ? 'aws' : flatten(part))).join(join[0]);
-    }
-    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
-  };
-  const isPartition = (part: unknown): boolean =>
-    typeof part === 'object' &&
-    part !== null &&
-    (part as { Ref?: string }).Ref === 'AWS::Partition';
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (policy) =>
-      flatten(
-        (policy.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument
-          .Statement,
-      ) as Record<string, unknown>[],
-  );
-}
 
 describe('SecretRedeployer function', () => {
   it('runs on the newest Node.js runtime, arm64, bundled as an ES module handler', () => {
@@ -132,7 +60,7 @@ describe('SecretRedeployer function', () => {
     });
   });
 
-  it('retries failed invocations, then dead-letters them to the encrypted queue', () => {
+  it('retries failed asynchronous (sweep) invocations, then dead-letters them to the encrypted queue', () => {
     const { template } = constructTemplate({ retryAttempts: 1, maxEventAge: Duration.hours(2) });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 1,
@@ -169,9 +97,11 @@ describe('SecretRedeployer function', () => {
 });
 
 describe('SecretRedeployer rules', () => {
-  it('creates the native rules, each with the expected pattern', () => {
-    const { template } = constructTemplate();
-    template.resourceCountIs('AWS::Events::Rule', 3);
+  it('creates the native rules, each with the expected pattern, and the sweep schedule', () => {
+    const { template, redeployer } = constructTemplate();
+    expect(redeployer.rules).toHaveLength(3);
+    // The three pattern rules and the missed-event sweep's schedule.
+    template.resourceCountIs('AWS::Events::Rule', 4);
     for (const pattern of [
       parameterChangePattern(),
       parameterExpirationPattern(),
@@ -182,8 +112,9 @@ describe('SecretRedeployer rules', () => {
   });
 
   it('adds the CloudTrail rule only when asked', () => {
-    const { template } = constructTemplate({ enableCloudTrailRule: true });
-    template.resourceCountIs('AWS::Events::Rule', 4);
+    const { template, redeployer } = constructTemplate({ enableCloudTrailRule: true });
+    expect(redeployer.rules).toHaveLength(4);
+    template.resourceCountIs('AWS::Events::Rule', 5);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: secretCloudTrailPattern(),
     });
@@ -220,15 +151,17 @@ describe('SecretRedeployer rules', () => {
     });
   });
 
-  it('gives every target a retry policy, a maximum event age and the dead-letter queue', () => {
+  it('sends every change to the change queue, with a retry policy, a maximum event age and the dead-letter queue', () => {
     const { template } = constructTemplate({ enableCloudTrailRule: true });
-    const rules = template.findResources('AWS::Events::Rule');
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: { EventPattern: Match.anyValue() },
+    });
     expect(Object.keys(rules)).toHaveLength(4);
     for (const rule of Object.values(rules)) {
       const targets = (rule.Properties as { Targets: Record<string, unknown>[] }).Targets;
       expect(targets).toHaveLength(1);
       expect(targets[0]).toMatchObject({
-        Arn: { 'Fn::GetAtt': [expect.stringMatching(/Function/), 'Arn'] },
+        Arn: { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerChangeQueue/), 'Arn'] },
         RetryPolicy: { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 21600 },
         DeadLetterConfig: {
           Arn: { 'Fn::GetAtt': [expect.stringMatching(/DeadLetterQueue/), 'Arn'] },
@@ -237,17 +170,60 @@ describe('SecretRedeployer rules', () => {
     }
   });
 
-  it('lets only EventBridge invoke the function', () => {
+  it('lets only EventBridge invoke the function, and only from the sweep schedule', () => {
     const { template } = constructTemplate({ enableCloudTrailRule: true });
     const permissions = template.findResources('AWS::Lambda::Permission');
-    expect(Object.keys(permissions)).toHaveLength(4);
+    expect(Object.keys(permissions)).toHaveLength(1);
     for (const permission of Object.values(permissions)) {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
         Principal: 'events.amazonaws.com',
-        SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/Rule/), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerSweepRule/), 'Arn'] },
       });
     }
+  });
+
+  it('lets nothing invoke the function directly when the sweep is off', () => {
+    const { template } = constructTemplate({ enableCloudTrailRule: true, sweep: false });
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
+  });
+
+  it('lets EventBridge only send to the change queue, from its own rules, and only the function consume it', () => {
+    const { template, stack, redeployer } = constructTemplate({ enableCloudTrailRule: true });
+    const queueId = stack.getLogicalId(redeployer.changeQueue.node.defaultChild as CfnElement);
+    const ruleIds = redeployer.rules.map((rule) =>
+      stack.getLogicalId(rule.node.defaultChild as CfnElement),
+    );
+    const policy = Object.values(
+      template.findResources('AWS::SQS::QueuePolicy', {
+        Properties: { Queues: [{ Ref: queueId }] },
+      }),
+    );
+    expect(policy).toHaveLength(1);
+    const allows = (
+      policy[0]?.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }
+    ).PolicyDocument.Statement.filter((statement) => statement.Effect === 'Allow');
+    expect(allows.map((statement) => statement.Condition)).toEqual(
+      ruleIds.map((id) => ({ ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [id, 'Arn'] } } })),
+    );
+    for (const statement of allows) {
+      expect(statement.Principal).toEqual({ Service: 'events.amazonaws.com' });
+      expect(statement.Action).toEqual([
+        'sqs:SendMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ]);
+    }
+    // Receiving is granted to the function's role only, for its event source mapping.
+    const receivers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties).includes('sqs:ReceiveMessage'),
+    );
+    expect(receivers).toHaveLength(1);
+    expect(JSON.stringify(receivers[0]?.Properties)).toMatch(/"Ref":"RedeployerRole/);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
   });
 });
 
@@ -288,7 +264,8 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
 
   it('alarms on function errors and on dead-lettered events', () => {
     const { template } = constructTemplate();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // With the failed-deployment and braking alarms (see secret-redeployer-scale.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
@@ -309,7 +286,7 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
     const alarmTopic = new sns.Topic(stack, 'Topic');
     new SecretRedeployer(stack, 'R', { alarmTopic });
     const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
-    expect(Object.values(alarms)).toHaveLength(2);
+    expect(Object.values(alarms)).toHaveLength(4);
     for (const alarm of Object.values(alarms)) {
       expect((alarm.Properties as { AlarmActions: unknown[] }).AlarmActions).toEqual([
         // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
@@ -330,17 +307,49 @@ describe('SecretRedeployer permissions', () => {
     }
   });
 
-  it('grants exactly the metadata reads, ECS reads and UpdateService it uses', () => {
+  it('grants exactly the metadata reads, ECS reads, UpdateService and queue and table access it uses', () => {
     const actions = grantedActions(constructTemplate().template);
+    expect([...new Set(actions)].sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'ecs:DescribeServices',
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListClusters',
+      'ecs:ListServices',
+      'ecs:ListTagsForResource',
+      'ecs:UpdateService',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:ListSecretVersionIds',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+      'ssm:DescribeParameters',
+    ]);
+  });
+
+  it('grants only the event-path essentials with the flap guard and the sweep off', () => {
+    const actions = grantedActions(constructTemplate({ flapGuard: false, sweep: false }).template);
     expect([...new Set(actions)].sort()).toEqual([
       'ecs:DescribeServices',
       'ecs:DescribeTaskDefinition',
       'ecs:ListClusters',
       'ecs:ListServices',
+      'ecs:ListTagsForResource',
       'ecs:UpdateService',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:DescribeSecret',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
       'sqs:SendMessage',
     ]);
   });
@@ -367,7 +376,7 @@ describe('SecretRedeployer permissions', () => {
         {
           Sid: 'DescribeAndRedeployServices',
           Effect: 'Allow',
-          Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
+          Action: ['ecs:DescribeServices', 'ecs:ListTagsForResource', 'ecs:UpdateService'],
           Resource: [
             'arn:aws:ecs:eu-west-1:123456789012:service/prod/*',
             'arn:aws:ecs:eu-west-1:123456789012:service/staging/*',
@@ -397,7 +406,7 @@ describe('SecretRedeployer permissions', () => {
     expect(statements(template)).toContainEqual({
       Sid: 'DescribeSecrets',
       Effect: 'Allow',
-      Action: 'secretsmanager:DescribeSecret',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds'],
       Resource: [
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/*',
         'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-*',

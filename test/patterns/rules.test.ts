@@ -41,10 +41,15 @@ interface DeployedRule {
 /** Synthesises a SecretRedeployer and returns the event pattern of every rule in the template. */
 function deployedRules(props: SecretRedeployerProps): readonly DeployedRule[] {
   const { stack, redeployer, template } = constructTemplate(props);
-  const resources = template.findResources('AWS::Events::Rule') as Record<
-    string,
-    { readonly Properties?: { readonly EventPattern?: unknown } }
-  >;
+  // Only the rules that match events: the missed-event sweep's scheduled rule has no pattern.
+  const resources = Object.fromEntries(
+    Object.entries(
+      template.findResources('AWS::Events::Rule') as Record<
+        string,
+        { readonly Properties?: { readonly EventPattern?: unknown } }
+      >,
+    ).filter(([, resource]) => resource.Properties?.EventPattern !== undefined),
+  );
   const rules = redeployer.rules.map((rule): DeployedRule => {
     const cfnRule = rule.node.defaultChild;
     if (!(cfnRule instanceof events.CfnRule)) {
