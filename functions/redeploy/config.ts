@@ -31,6 +31,10 @@ export interface RedeployerConfig {
   /** SNS topic that gets one readable message per change; empty: none. */
   readonly notificationTopicArn: string;
   readonly metricsNamespace: string;
+  /** Other accounts whose events are accepted (cross-account event buses); default: none. */
+  readonly sourceAccounts: readonly string[];
+  /** Other Regions whose events are accepted (cross-Region event buses); default: none. */
+  readonly sourceRegions: readonly string[];
 }
 
 export const ENV = {
@@ -48,6 +52,8 @@ export const ENV = {
   optIn: 'OPT_IN',
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
   metricsNamespace: 'METRICS_NAMESPACE',
+  sourceAccounts: 'SOURCE_ACCOUNTS',
+  sourceRegions: 'SOURCE_REGIONS',
 } as const;
 
 /** A service with this tag set to `true` is never redeployed. */
@@ -100,7 +106,29 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     optIn: flag(env, ENV.optIn),
     notificationTopicArn: (env[ENV.notificationTopicArn] ?? '').trim(),
     metricsNamespace: (env[ENV.metricsNamespace] ?? '').trim() || 'EcsSecretRedeployer',
+    sourceAccounts: accounts(env),
+    sourceRegions: regions(env),
   };
+}
+
+function accounts(env: Readonly<Record<string, string | undefined>>): string[] {
+  const values = list(env[ENV.sourceAccounts]);
+  for (const value of values) {
+    if (!/^\d{12}$/.test(value)) {
+      throw new ConfigError(`${ENV.sourceAccounts}: "${value}" is not a 12-digit account id`);
+    }
+  }
+  return values;
+}
+
+function regions(env: Readonly<Record<string, string | undefined>>): string[] {
+  const values = list(env[ENV.sourceRegions]);
+  for (const value of values) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)) {
+      throw new ConfigError(`${ENV.sourceRegions}: "${value}" is not a Region name`);
+    }
+  }
+  return values;
 }
 
 function flag(env: Readonly<Record<string, string | undefined>>, name: string): boolean {

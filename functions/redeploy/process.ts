@@ -72,7 +72,7 @@ export interface ChangeReport {
 }
 
 /** Why an event was ignored, in a form metrics can count. */
-export type IgnoredCode = 'malformed' | 'not-applicable' | 'outside-prefixes';
+export type IgnoredCode = 'malformed' | 'not-applicable' | 'outside-prefixes' | 'foreign-source';
 
 export interface IgnoredReport {
   readonly outcome: 'ignored';
@@ -91,6 +91,10 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
     return { outcome: 'ignored', code: 'malformed', reason: envelope };
   }
   const eventInfo = { id: envelope.id, source: envelope.source, detailType: envelope.detailType };
+  const foreign = foreignSource(envelope, deps);
+  if (foreign !== undefined) {
+    return { outcome: 'ignored', code: 'foreign-source', reason: foreign, event: eventInfo };
+  }
 
   const interpretation = interpret(envelope, deps.home.partition);
   if (interpretation.kind === 'ignored') {
@@ -126,6 +130,33 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
     return { outcome: 'ignored', code: 'outside-prefixes', reason: filtered, event: eventInfo };
   }
   return applyChange(change, deps);
+}
+
+/**
+ * Events are accepted only from the function's own account and Region, unless that account or
+ * Region is configured as a source (cross-account or cross-Region event buses). The rules
+ * filter the same way when the stack's account and Region are known at synth time.
+ */
+function foreignSource(
+  envelope: { account: string; region: string },
+  deps: Dependencies,
+): string | undefined {
+  const { home, config } = deps;
+  if (
+    home.region !== '' &&
+    envelope.region !== home.region &&
+    !config.sourceRegions.includes(envelope.region)
+  ) {
+    return `the event comes from Region ${envelope.region}, not ${home.region}`;
+  }
+  if (
+    home.account !== '' &&
+    envelope.account !== home.account &&
+    !config.sourceAccounts.includes(envelope.account)
+  ) {
+    return `the event comes from account ${envelope.account}, which is not a configured source`;
+  }
+  return undefined;
 }
 
 function outsidePrefixes(change: Change, config: RedeployerConfig): string | undefined {

@@ -642,7 +642,11 @@ describe('the bundled function against an AWS-compatible API', () => {
   });
 
   it('a change of the same-named secret in another Region redeploys only its reader', async () => {
-    const [result] = await invoke(secretLabelUpdated({ arn: DB_WEST_ARN, region: 'us-west-2' }));
+    // A cross-Region event reaches the function only when that Region is a configured source.
+    const [result] = await invokeWith(
+      { SOURCE_REGIONS: 'us-west-2' },
+      secretLabelUpdated({ arn: DB_WEST_ARN, region: 'us-west-2' }),
+    );
     const report = handled(result);
     expect(updatedServices()).toEqual(arns('batch/west-reader'));
     expect(report.needsAction).toEqual([]);

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       optIn: false,
       notificationTopicArn: '',
       metricsNamespace: 'EcsSecretRedeployer',
+      sourceAccounts: [],
+      sourceRegions: [],
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
   });

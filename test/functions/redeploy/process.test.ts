@@ -212,11 +212,35 @@ describe('processEvent on a secret change', () => {
       { region: 'eu-west-1', account: ACCOUNT },
     );
 
+    // Accepted as sources, so the matching itself is what is tested here.
+    const config = loadConfig({
+      SOURCE_REGIONS: 'us-west-2,eu-west-1',
+      SOURCE_ACCOUNTS: '012345678901',
+    });
     for (const e of [event, elsewhere]) {
-      const report = handled(await processEvent(e, deps()));
+      const report = handled(await processEvent(e, deps({ config })));
       expect(report.redeployed).toEqual([]);
     }
     expect(ecsMock).not.toHaveReceivedCommand(UpdateServiceCommand);
+  });
+
+  it('ignores events from another account or Region unless configured as a source', async () => {
+    serveEcs(ecsMock, world());
+    for (const where of [
+      { region: 'eu-west-1', account: ACCOUNT },
+      { region: REGION, account: '210987654321' },
+    ]) {
+      const event = relocatedFixture(
+        'secretsmanager/eventbridge-SecretLabelUpdated-native.awsdocs.json',
+        { region: 'us-west-2', account: '012345678901' },
+        where,
+      );
+      expect(await processEvent(event, deps())).toMatchObject({
+        outcome: 'ignored',
+        code: 'foreign-source',
+      });
+    }
+    expect(ecsMock).not.toHaveReceivedAnyCommand();
   });
 
   it('resolves a secret named only by the caller before matching (PutSecretValue by name)', async () => {
@@ -381,7 +405,10 @@ describe('processEvent on a parameter change', () => {
     serveEcs(ecsMock, world());
 
     const report = handled(
-      await processEvent(loadFixture('ssm/parameter-store-change-update.awsdocs.json'), deps()),
+      await processEvent(
+        loadFixture('ssm/parameter-store-change-update.awsdocs.json'),
+        deps({ config: loadConfig({ SOURCE_REGIONS: 'us-east-2' }) }),
+      ),
     );
 
     expect(report.redeployed).toEqual([]);
