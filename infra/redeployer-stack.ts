@@ -31,6 +31,8 @@ export const CONTEXT = {
   sweepIntervalMinutes: 'redeployer:sweepIntervalMinutes',
   optIn: 'redeployer:optIn',
   notificationTopicArn: 'redeployer:notificationTopicArn',
+  sourceAccounts: 'redeployer:sourceAccounts',
+  sourceRegions: 'redeployer:sourceRegions',
 } as const;
 
 /** A context value given as a JSON list (cdk.json) or a comma-separated string (`-c`). */
@@ -200,6 +202,8 @@ export class RedeployerStack extends Stack {
       ...(flapGuard !== undefined && { flapGuard }),
       ...(sweep !== undefined && { sweep }),
       ...(optIn !== undefined && { optIn }),
+      sourceAccounts: stringList(context(CONTEXT.sourceAccounts), CONTEXT.sourceAccounts),
+      sourceRegions: stringList(context(CONTEXT.sourceRegions), CONTEXT.sourceRegions),
       ...(notificationTopic && { notificationTopic }),
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);

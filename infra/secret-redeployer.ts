@@ -6,7 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -201,6 +201,20 @@ export interface SecretRedeployerProps {
   readonly metricsNamespace?: string;
 
   /**
+   * Other AWS accounts whose change events are accepted (when a cross-account event bus
+   * forwards them). Events from any other account are ignored by the function and, when the
+   * stack's account is known at synth time, not even matched by the rules.
+   * @default - only the stack's own account
+   */
+  readonly sourceAccounts?: readonly string[];
+
+  /**
+   * Other Regions whose change events are accepted (cross-Region event buses).
+   * @default - only the stack's own Region
+   */
+  readonly sourceRegions?: readonly string[];
+
+  /**
    * Create a CloudWatch dashboard of the metrics, the function and the queues.
    * @default true
    */
@@ -333,6 +347,18 @@ export class SecretRedeployer extends Construct {
 
     validatePrefixes('secret', secretPrefixes);
     validatePrefixes('parameter', parameterPrefixes);
+    const sourceAccounts = props.sourceAccounts ?? [];
+    const sourceRegions = props.sourceRegions ?? [];
+    for (const account of sourceAccounts) {
+      if (!/^\d{12}$/.test(account)) {
+        throw new Error(`sourceAccounts: "${account}" is not a 12-digit account id`);
+      }
+    }
+    for (const region of sourceRegions) {
+      if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+        throw new Error(`sourceRegions: "${region}" is not a Region name`);
+      }
+    }
     checkInteger('concurrency', concurrency, 1, 50);
     if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
       throw new Error(`retryAttempts must be 0, 1 or 2, got ${retryAttempts}`);
@@ -584,6 +610,8 @@ export class SecretRedeployer extends Construct {
         OPT_IN: String(props.optIn ?? false),
         NOTIFICATION_TOPIC_ARN: props.notificationTopic?.topicArn ?? '',
         METRICS_NAMESPACE: this.metricsNamespace,
+        SOURCE_ACCOUNTS: sourceAccounts.join(','),
+        SOURCE_REGIONS: sourceRegions.join(','),
         LOG_LEVEL: 'INFO',
         // Read by the SDK's default configuration: ride out ECS throttling in large accounts.
         AWS_MAX_ATTEMPTS: '10',
@@ -605,8 +633,22 @@ export class SecretRedeployer extends Construct {
       retryAttempts: 20,
       maxEventAge,
     });
+    // Only this account's and Region's events (plus configured sources). Written into the
+    // patterns only when both are known at synth time: an environment-agnostic template keeps
+    // plain patterns, and the function enforces the same rule either way.
+    const origin: events.EventPattern =
+      Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)
+        ? {}
+        : {
+            account: [...new Set([stack.account, ...sourceAccounts])],
+            region: [...new Set([stack.region, ...sourceRegions])],
+          };
     const rule = (ruleId: string, description: string, eventPattern: events.EventPattern) =>
-      new events.Rule(this, ruleId, { description, eventPattern, targets: [target] });
+      new events.Rule(this, ruleId, {
+        description,
+        eventPattern: { ...eventPattern, ...origin },
+        targets: [target],
+      });
     const rules = [
       rule(
         'ParameterChangeRule',

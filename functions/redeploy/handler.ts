@@ -12,7 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type Scope, scopeOfArn } from './arn.js';
@@ -189,6 +189,25 @@ async function handleSweep(event: Record<string, unknown>, context: Context | un
   return report;
 }
 
+/** Seconds before a failed change is tried again (instead of the queue's long visibility). */
+const RETRY_AFTER_SECONDS = 60;
+
+/** Makes a failed record visible again in a minute; on any error the queue's timeout applies. */
+async function retrySoon(receiptHandle: string): Promise<void> {
+  if (!config.changeQueueUrl) return;
+  try {
+    await (sqs ??= new SQSClient({})).send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: config.changeQueueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: RETRY_AFTER_SECONDS,
+      }),
+    );
+  } catch (error) {
+    logger.warn('could not shorten the retry delay', { error: errorMessage(error) });
+  }
+}
+
 async function handleBatch(
   event: SQSEvent,
   context: Context | undefined,
@@ -210,6 +229,7 @@ async function handleBatch(
         error: errorMessage(error),
       });
       batchItemFailures.push({ itemIdentifier: record.messageId });
+      await retrySoon(record.receiptHandle);
     }
   }
   return { batchItemFailures };

@@ -21,15 +21,19 @@ export function newApp(context: Record<string, unknown> = {}, bundle = false): A
 }
 
 /** A stack with one SecretRedeployer built from `props`. */
-export function constructTemplate(props: SecretRedeployerProps = {}): {
+export function constructTemplate(
+  props: SecretRedeployerProps = {},
+  env: { account: string; region: string } | 'agnostic' = {
+    account: '123456789012',
+    region: 'eu-west-1',
+  },
+): {
   stack: Stack;
   redeployer: SecretRedeployer;
   template: Template;
 } {
   const app = newApp();
-  const stack = new Stack(app, 'TestStack', {
-    env: { account: '123456789012', region: 'eu-west-1' },
-  });
+  const stack = new Stack(app, 'TestStack', env === 'agnostic' ? {} : { env });
   const redeployer = new SecretRedeployer(stack, 'Redeployer', props);
   return { stack, redeployer, template: Template.fromStack(stack) };
 }

@@ -40,7 +40,8 @@ interface DeployedRule {
 
 /** Synthesises a SecretRedeployer and returns the event pattern of every rule in the template. */
 function deployedRules(props: SecretRedeployerProps): readonly DeployedRule[] {
-  const { stack, redeployer, template } = constructTemplate(props);
+  // Environment-agnostic, as `npx cdk synth` without credentials writes it.
+  const { stack, redeployer, template } = constructTemplate(props, 'agnostic');
   // Only the rules that match events: the missed-event sweep's scheduled rule has no pattern.
   const resources = Object.fromEntries(
     Object.entries(
