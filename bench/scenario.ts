@@ -242,7 +242,9 @@ async function main(): Promise<void> {
   const sdk = instrument(ecs, secretsManager);
 
   const clusters = small ? account.clusterNames.join(',') : '';
-  const config = loadConfig({ CLUSTERS: clusters });
+  // The wave brake is off: this measures one invocation's throughput over the whole fleet. With
+  // the default cap (20 forced rollouts at once) the rest would be handled in later waves.
+  const config = loadConfig({ CLUSTERS: clusters, MAX_DEPLOYMENTS_IN_PROGRESS: '0' });
   // Exactly as the handler builds them: paced ECS client, warm caches.
   const warm = newWarmState();
   let deps: Dependencies = buildDependencies({ ecs, secretsManager }, config, HOME, warm);

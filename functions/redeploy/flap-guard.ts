@@ -16,6 +16,8 @@ export type Admission = 'admitted' | 'flapping';
 export interface FlapGuard {
   /** Counts one force-deployment of the service, unless its budget for the period is spent. */
   admit(serviceArn: string, now: Date): Promise<Admission>;
+  /** Gives back a deployment that was admitted but did not happen (UpdateService failed). */
+  release(serviceArn: string): Promise<void>;
   readonly maxDeployments: number;
   readonly periodSeconds: number;
 }
@@ -73,5 +75,21 @@ export class DynamoFlapGuard implements FlapGuard {
       // The window is open and full, or another writer opened it just now: look again.
     }
     return 'flapping';
+  }
+
+  async release(serviceArn: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { serviceArn: { S: serviceArn } },
+          UpdateExpression: 'ADD deployments :minusOne',
+          ConditionExpression: 'deployments > :zero',
+          ExpressionAttributeValues: { ':minusOne': { N: '-1' }, ':zero': { N: '0' } },
+        }),
+      );
+    } catch (error) {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+    }
   }
 }

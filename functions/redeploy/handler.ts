@@ -117,7 +117,7 @@ async function publish(report: Report, context: Context | undefined): Promise<vo
   const level =
     report.failed.length > 0
       ? 'error'
-      : report.stillReferenced.length + report.flapGuarded.length > 0
+      : report.stillReferenced.length + report.flapGuarded.length + report.warnings.length > 0
         ? 'warn'
         : 'info';
   logger[level]('change handled', { report });

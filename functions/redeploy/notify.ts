@@ -25,15 +25,20 @@ const serviceName = (arn: string): string => arn.split('/').slice(-2).join('/');
 
 export function formatNotification(report: ChangeReport): { subject: string; message: string } {
   const change = report.change as { type?: string; name?: string; arn?: string; trigger?: string };
-  const what = `${change.type ?? 'change'} ${change.name ?? '?'}`;
+  const sweep = change.type === 'sweep';
+  const what = sweep
+    ? 'sweep for missed changes'
+    : `${change.type ?? 'change'} ${change.name ?? '?'}`;
   const problems = report.failed.length + report.needsAction.length + report.stillReferenced.length;
   const verb = report.dryRun ? 'would redeploy' : 'redeployed';
   const headline =
     `${what}: ${verb} ${report.redeployed.length}` +
     (problems > 0 ? `, ${problems} need attention` : '');
   const lines = [
-    `${change.trigger ?? 'Change'} of ${what}`,
-    `ARN: ${change.arn ?? '?'}`,
+    sweep
+      ? 'Sweep: services still running a value that changed after their newest deployment'
+      : `${change.trigger ?? 'Change'} of ${what}`,
+    sweep ? '' : `ARN: ${change.arn ?? '?'}`,
     report.dryRun ? 'DRY RUN: nothing was changed.' : '',
     '',
     `Redeployed (${report.redeployed.length})${report.dryRun ? ', would be' : ''}:`,
@@ -60,8 +65,8 @@ export function formatNotification(report: ChangeReport): { subject: string; mes
     '',
     `${report.servicesScanned} services scanned in ${report.clustersScanned} clusters.`,
   );
-  // SNS subjects: at most 100 characters, no line breaks.
-  const subject = `ECS secret redeployer: ${headline}`.replace(/\s+/g, ' ').slice(0, 100);
+  // SNS subjects: fewer than 100 characters, no line breaks.
+  const subject = `ECS secret redeployer: ${headline}`.replace(/\s+/g, ' ').slice(0, 99);
   return { subject, message: lines.filter((line, i) => line !== '' || i > 2).join('\n') };
 }
 

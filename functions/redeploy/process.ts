@@ -186,6 +186,9 @@ export class RedeployRun {
   private readonly updates: Limiter;
   private readonly recent: RecentDeployments;
   private readonly handled = new Set<string>();
+  /** Services to redeploy once discovery has seen the whole fleet (when a cap applies). */
+  private readonly waiting: ServiceSummary[] = [];
+  private discovered = false;
   /** Forced redeploys rolling out in the watched clusters: seen by discovery, or started here. */
   private inProgress = 0;
 
@@ -248,6 +251,21 @@ export class RedeployRun {
           break;
       }
       this.handled.add(service.arn);
+      if (config.maxDeploymentsInProgress > 0 && !this.discovered) {
+        // The cap compares with every rollout in the fleet: wait until all of it is described.
+        this.waiting.push(service);
+        return;
+      }
+      await this.deploy(service);
+    } catch (error) {
+      this.failed.push({ target: service.arn, error: errorMessage(error) });
+    }
+  }
+
+  /** Applies the caps and the flap guard, then forces the deployment. */
+  private async deploy(service: ServiceSummary): Promise<void> {
+    const { config } = this.deps;
+    try {
       const cap = config.maxDeploymentsInProgress;
       if (cap > 0 && this.inProgress >= cap) {
         this.braked.push({
@@ -279,6 +297,9 @@ export class RedeployRun {
         return;
       }
       this.inProgress -= 1;
+      await this.deps.flapGuard?.release(service.arn).catch((error: unknown) => {
+        this.warnings.push(`flap guard not updated for ${service.arn}: ${errorMessage(error)}`);
+      });
       if (outcome.kind === 'skip') {
         this.skipped.push({ service: service.arn, reason: outcome.reason, code: outcome.code });
       } else {
@@ -321,6 +342,8 @@ export class RedeployRun {
       this.stats,
     );
     this.failed.push(...failures.map(({ target, error }) => ({ target, error })));
+    this.discovered = true;
+    await Promise.all(this.waiting.splice(0).map((service) => this.deploy(service)));
   }
 
   report(change: Record<string, unknown>): ChangeReport {

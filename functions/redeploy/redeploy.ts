@@ -1,7 +1,7 @@
 /**
  * Decides what a change means for one service, and forces new deployments.
  */
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
 import type { Change } from './change.js';
 import { EXCLUDE_TAG, INCLUDE_TAG } from './config.js';
 import type { ServiceSummary } from './discovery.js';
@@ -102,14 +102,15 @@ export async function forceNewDeployment(
   service: ServiceSummary,
 ): Promise<UpdateOutcome> {
   try {
-    const { service: updated } = await ecs.send(
+    // Some AWS-compatible APIs answer with an empty body: the call succeeded all the same.
+    const output = (await ecs.send(
       new UpdateServiceCommand({
         cluster: service.clusterArn,
         service: service.arn,
         forceNewDeployment: true,
       }),
-    );
-    const primary = updated?.deployments?.find((d) => d.status === 'PRIMARY');
+    )) as UpdateServiceCommandOutput | undefined;
+    const primary = output?.service?.deployments?.find((d) => d.status === 'PRIMARY');
     return { kind: 'redeployed', ...(primary?.createdAt && { deploymentAt: primary.createdAt }) };
   } catch (error) {
     if (GONE.has(errorName(error))) {

@@ -178,6 +178,8 @@ function changeFor(
   const base = { eventId: sweepId, action: 'redeploy' as const };
   if (ref.kind === 'secret') {
     if (!sameScope(ref.target, home) || ref.versionId !== undefined) return undefined;
+    const stage = ref.versionStage ?? AWSCURRENT;
+    if (stage !== AWSCURRENT && stage !== AWSPREVIOUS) return undefined; // a label we cannot date
     const found = secrets.get(ref.target.resource);
     if (!found) return undefined;
     return {

@@ -14,6 +14,7 @@ import {
   ListServicesCommand,
   type ListServicesCommandInput,
   type Service,
+  ServiceNotFoundException,
   type TaskDefinition,
   UpdateServiceCommand,
   type UpdateServiceCommandInput,
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   readonly controller?: 'ECS' | 'CODE_DEPLOY' | 'EXTERNAL';
   /** Creation time of the PRIMARY deployment. @default 2016-01-01T00:00:00Z (before every fixture event) */
   readonly deployedAt?: Date;
+  /** The service's tags, as DescribeServices returns them with `include: ['TAGS']`. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** A service as DescribeServices returns it, with one PRIMARY deployment. */
@@ -64,6 +67,9 @@ export function service(options: ServiceOptions): Service {
         updatedAt: deployedAt,
       },
     ],
+    ...(options.tags && {
+      tags: Object.entries(options.tags).map(([key, value]) => ({ key, value })),
+    }),
   };
 }
 
@@ -96,12 +102,58 @@ export interface EcsWorld {
 
 const nameOf = (nameOrArn: string): string => nameOrArn.split('/').pop() ?? nameOrArn;
 
+export interface ServeOptions {
+  /**
+   * UpdateService behaves like ECS: it adds a PRIMARY deployment of the service's task
+   * definition, created at `clock()`, and demotes the previous PRIMARY to ACTIVE. The service is
+   * then rolling out (two current deployments of one revision) until `completeRollouts`.
+   * Without it, UpdateService adds nothing to the world.
+   */
+  readonly clock?: () => Date;
+  /** UpdateService answers after this many milliseconds (a `setTimeout`: fake timers drive it). */
+  readonly updateDelayMs?: number;
+}
+
+/** What the served world saw of UpdateService. */
+export interface EcsStats {
+  /** UpdateService calls received and not yet answered. */
+  inFlight: number;
+  maxInFlight: number;
+  /** The most forced rollouts in progress in the world, counted after each UpdateService. */
+  maxRollouts: number;
+  /** UpdateService calls by service ARN. */
+  readonly updates: Map<string, number>;
+}
+
+const CURRENT = new Set(['PRIMARY', 'ACTIVE']);
+
+/** Services of the world with more than one current deployment (a rollout in progress). */
+export function rolloutsInProgress(world: EcsWorld): string[] {
+  return Object.values(world.clusters)
+    .flat()
+    .filter((s) => (s.deployments ?? []).filter((d) => CURRENT.has(d.status ?? '')).length > 1)
+    .map((s) => s.serviceArn ?? '?');
+}
+
+/** Every rollout in progress finishes: the old deployments are drained and disappear. */
+export function completeRollouts(world: EcsWorld): void {
+  for (const services of Object.values(world.clusters)) {
+    services.forEach((s, i) => {
+      services[i] = {
+        ...s,
+        deployments: (s.deployments ?? []).filter((d) => d.status === 'PRIMARY'),
+      };
+    });
+  }
+}
+
 /**
  * Answers ListClusters, ListServices, DescribeServices, DescribeTaskDefinition and UpdateService
- * from `world`. UpdateService succeeds and adds nothing to the world: tests that need a new
- * deployment to be visible change the world themselves.
+ * from `world`. By default UpdateService succeeds and adds nothing to the world: tests that need a
+ * new deployment to be visible change the world themselves, or pass `options.clock`.
  */
-export function serveEcs(ecsMock: EcsMock, world: EcsWorld): void {
+export function serveEcs(ecsMock: EcsMock, world: EcsWorld, options: ServeOptions = {}): EcsStats {
+  const stats: EcsStats = { inFlight: 0, maxInFlight: 0, maxRollouts: 0, updates: new Map() };
   const servicesOf = (cluster: string | undefined): Service[] =>
     world.clusters[nameOf(cluster ?? 'default')] ?? [];
   ecsMock
@@ -134,16 +186,62 @@ export function serveEcs(ecsMock: EcsMock, world: EcsWorld): void {
       }
       return { taskDefinition: found };
     });
-  ecsMock.on(UpdateServiceCommand).callsFake((input: UpdateServiceCommandInput) => {
-    const found = servicesOf(input.cluster).find((s) => s.serviceArn === input.service);
-    return {
-      service: {
-        ...found,
-        deployments: [
-          { status: 'PRIMARY', createdAt: new Date(), taskDefinition: found?.taskDefinition },
-          ...(found?.deployments ?? []).map((d) => ({ ...d, status: 'ACTIVE' })),
-        ],
-      },
+  const { clock, updateDelayMs } = options;
+  const update = (input: UpdateServiceCommandInput): { service: Service } => {
+    const arn = input.service ?? '';
+    stats.updates.set(arn, (stats.updates.get(arn) ?? 0) + 1);
+    const services = servicesOf(input.cluster);
+    const index = services.findIndex((s) => s.serviceArn === arn);
+    const found = services[index];
+    if (!clock) {
+      return {
+        service: {
+          ...found,
+          deployments: [
+            { status: 'PRIMARY', createdAt: new Date(), taskDefinition: found?.taskDefinition },
+            ...(found?.deployments ?? []).map((d) => ({ ...d, status: 'ACTIVE' })),
+          ],
+        },
+      };
+    }
+    if (!found) {
+      throw new ServiceNotFoundException({
+        message: 'Service not found.',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const at = clock();
+    const updated: Service = {
+      ...found,
+      deployments: [
+        {
+          id: `ecs-svc/${String(stats.updates.get(arn))}-${found.serviceName ?? ''}`,
+          status: 'PRIMARY',
+          taskDefinition: found.taskDefinition,
+          createdAt: at,
+          updatedAt: at,
+        },
+        ...(found.deployments ?? [])
+          .filter((d) => CURRENT.has(d.status ?? ''))
+          .map((d) => ({ ...d, status: 'ACTIVE' })),
+      ],
     };
+    services[index] = updated;
+    stats.maxRollouts = Math.max(stats.maxRollouts, rolloutsInProgress(world).length);
+    return { service: updated };
+  };
+  ecsMock.on(UpdateServiceCommand).callsFake(async (input: UpdateServiceCommandInput) => {
+    stats.inFlight += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    try {
+      const answer = update(input);
+      if (updateDelayMs !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, updateDelayMs));
+      }
+      return answer;
+    } finally {
+      stats.inFlight -= 1;
+    }
   });
+  return stats;
 }

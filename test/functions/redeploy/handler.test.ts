@@ -9,7 +9,6 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { awsError } from '../../helpers/aws-errors.js';
@@ -24,6 +23,7 @@ import {
   taskDefinitionArn,
 } from '../../helpers/ecs.js';
 import { type JsonObject, detailOf, relocatedFixture } from '../../helpers/fixtures.js';
+import { captureOutput, lambdaContext, loadHandler } from '../../helpers/lambda.js';
 
 const ecsMock = mockClient(ECSClient);
 const smMock = mockClient(SecretsManagerClient);
@@ -31,41 +31,6 @@ const smMock = mockClient(SecretsManagerClient);
 const PLANTED = 'hunter2-PLANTED';
 const SM = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret`;
 const HERE = { region: REGION, account: ACCOUNT };
-
-/** Imports the handler (and the error classes of the same module instance) with `env` set. */
-async function loadHandler(env: Record<string, string> = {}) {
-  vi.resetModules();
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const { handler } = await import('../../../functions/redeploy/handler.js');
-  const errors = await import('../../../functions/redeploy/errors.js');
-  return { handler, errors };
-}
-
-/** Everything written to stdout, stderr or the console while a test runs. */
-function captureOutput(): () => string {
-  const chunks: string[] = [];
-  const record = (chunk: unknown): void => {
-    chunks.push(
-      typeof chunk === 'string'
-        ? chunk
-        : chunk instanceof Uint8Array
-          ? Buffer.from(chunk).toString('utf8')
-          : JSON.stringify(chunk),
-    );
-  };
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      record(chunk);
-      return true;
-    });
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-      args.forEach(record);
-    });
-  }
-  return () => chunks.join('\n');
-}
 
 const tds = {
   orders: taskDefinitionArn('orders', 7),
@@ -120,22 +85,6 @@ function putSecretValueByName(): JsonObject {
   };
   detail.responseElements = null;
   return event;
-}
-
-function lambdaContext(functionArn: string): Context {
-  const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'ecs-secret-redeployer',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: '256',
-    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-    logGroupName: '/aws/lambda/ecs-secret-redeployer',
-    logStreamName: '2025/03/14/[$LATEST]abcdef0123456789',
-    getRemainingTimeInMillis: () => 60_000,
-  };
-  // The deprecated callbacks (done, fail, succeed) are left out: the handler returns a promise.
-  return context as Context;
 }
 
 let output: () => string;
