@@ -331,6 +331,14 @@ function secretsManagerCloudTrail(envelope: Envelope, scope: Scope): Interpretat
   }
 }
 
+/** A Secrets Manager ARN (full or partial) whose name is a valid secret name. */
+function isSecretArn(value: string): boolean {
+  const arn = parseArn(value);
+  if (arn?.service !== 'secretsmanager') return false;
+  const [type, name = '', ...rest] = arn.resource.split(':');
+  return type === 'secret' && rest.length === 0 && isSecretName(name);
+}
+
 /** Finds the secret in an event: first complete ARNs AWS reported, then what the caller passed. */
 function locateSecret(
   envelope: Envelope,
@@ -351,7 +359,7 @@ function locateSecret(
     return { arn, ...(name !== undefined && { name }) };
   }
   if (reference !== undefined) {
-    const valid = parseArn(reference) !== undefined || isSecretName(reference);
+    const valid = isSecretName(reference) || isSecretArn(reference);
     if (!valid) return 'the secret id in the event is neither a name nor an ARN';
     return { reference, ...(name !== undefined && { name }) };
   }

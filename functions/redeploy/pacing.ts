@@ -14,6 +14,7 @@ import {
   ListServicesCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { errorName } from './errors.js';
 import type { EcsLike } from './task-definitions.js';
 
 export interface BucketSpec {
@@ -94,13 +95,43 @@ export function ecsBuckets(specs: Record<Group, BucketSpec> = ECS_THROTTLING): B
   };
 }
 
-/** An ECS client whose calls each wait for a token of their throttling group first. */
-export function pacedEcs(ecs: EcsLike, buckets: Buckets = ecsBuckets()): EcsLike {
+/** Errors that mean the call did not happen and may be tried again. */
+const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException']);
+const SERVER = new Set(['ServerException', 'ServiceUnavailable', 'InternalFailure']);
+
+/** Extra attempts after the SDK's own retries gave up (its retry quota can run dry at scale). */
+export const EXTRA_ATTEMPTS = 4;
+
+/**
+ * An ECS client whose calls each wait for a token of their throttling group first. When the
+ * SDK gives up on a throttled call (or a server error on a read), the call is tried again after
+ * a pause (1, 2, 4, 8 s): under sustained throttling the SDK's per-client retry quota runs out
+ * long before the function's timeout. UpdateService is retried only when it was throttled or the
+ * service was unavailable (503), which mean it was not applied.
+ */
+export function pacedEcs(
+  ecs: EcsLike,
+  buckets: Buckets = ecsBuckets(),
+  wait: (ms: number) => Promise<void> = sleep,
+): EcsLike {
   return {
     send: (async (command: object, ...rest: unknown[]) => {
       const group = GROUP_OF.get(command.constructor);
-      if (group) await buckets[group].take();
-      return (ecs.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+      for (let attempt = 0; ; attempt += 1) {
+        if (group) await buckets[group].take();
+        try {
+          return await (ecs.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+        } catch (error) {
+          const name = errorName(error);
+          // A write is retried only when the answer says it was not processed.
+          const retryable =
+            THROTTLED.has(name) ||
+            name === 'ServiceUnavailable' ||
+            (SERVER.has(name) && group !== 'updates' && group !== undefined);
+          if (!retryable || attempt >= EXTRA_ATTEMPTS) throw error;
+          await wait(1000 * 2 ** attempt);
+        }
+      }
     }) as EcsLike['send'],
   };
 }

@@ -81,10 +81,12 @@ export async function resolveSecretChange(
   if (pending.stages !== undefined) {
     stages = stagesMovedBy(pending.stages);
   } else {
+    const map = described?.VersionIdsToStages;
+    const id = pending.versionId;
+    // Own keys only: an id such as `__proto__` or `constructor` must not reach Object.prototype.
+    const found: unknown = id !== undefined && map && Object.hasOwn(map, id) ? map[id] : undefined;
     const labels =
-      pending.versionId === undefined
-        ? undefined
-        : described?.VersionIdsToStages?.[pending.versionId];
+      Array.isArray(found) && found.every((label) => typeof label === 'string') ? found : undefined;
     if (labels !== undefined && stagesMovedBy(labels).length === 0) {
       return {
         kind: 'ignored',

@@ -740,12 +740,12 @@ describe('the bundled function against an AWS-compatible API', () => {
 
   it('a failed UpdateService fails the invocation; the Lambda retry redeploys only what is left', async () => {
     const worker = services['prod/worker'];
-    // Three throttles: both attempts of the first invocation (AWS_MAX_ATTEMPTS=2), then the
-    // first attempt of the retry, which the SDK retries.
+    // Denied once: a failure neither the SDK nor the function retries within the invocation.
+    // (Throttling is retried inside the invocation, see test/guarantees/faults.test.ts.)
     fake.failNext({
       operation: 'UpdateService',
-      code: 'ThrottlingException',
-      times: 3,
+      code: 'AccessDeniedException',
+      times: 1,
       match: (body) => body.service === worker,
     });
     const event = secretLabelUpdated();
@@ -754,7 +754,7 @@ describe('the bundled function against an AWS-compatible API', () => {
     const error = (first as { error: { name: string; message: string } }).error;
     expect(error.name).toBe('RedeployFailedError');
     expect(error.message).toContain(worker);
-    expect(error.message).toContain('ThrottlingException');
+    expect(error.message).toContain('AccessDeniedException');
     const succeeded = fake
       .calls()
       .filter((c) => c.operation === 'UpdateService' && c.status === 200);
@@ -767,7 +767,7 @@ describe('the bundled function against an AWS-compatible API', () => {
     expect(report.redeployed).toEqual([worker]);
     const updates = fake.callsTo('UpdateService', 'ecs');
     expect(updates.filter((c) => c.body.service === worker).map((c) => c.status)).toEqual([
-      400, 400, 400, 200,
+      400, 200,
     ]);
     expect(updatedServices(updates.filter((c) => c.status === 200))).toEqual(
       arns(...DB_CURRENT_READERS),

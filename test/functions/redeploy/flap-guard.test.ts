@@ -342,7 +342,7 @@ describe('the flap guard in the function', () => {
 
   // Regression (was a bug, fixed): the flap guard counts a force-deployment before UpdateService is called and never gives
   // it back when the call fails. Input: FLAP_MAX_DEPLOYMENTS=3, FLAP_PERIOD_SECONDS=600; one
-  // parameter change whose UpdateService fails with ThrottlingException on its first three
+  // parameter change whose UpdateService fails with AccessDeniedException (any failure that did not deploy) on its first three
   // deliveries (the change queue's maxReceiveCount is 3) and succeeds on the fourth attempt
   // (e.g. a redrive from the dead-letter queue a minute later). Expected: the fourth attempt
   // redeploys the service, which has not been force-deployed at all in the period. Actual: it is
@@ -353,15 +353,15 @@ describe('the flap guard in the function', () => {
     serveEcs(ecsMock, world(), { clock: () => new Date() });
     ecsMock
       .on(UpdateServiceCommand)
-      .rejectsOnce(awsError('ThrottlingException', 'Rate exceeded'))
-      .rejectsOnce(awsError('ThrottlingException', 'Rate exceeded'))
-      .rejectsOnce(awsError('ThrottlingException', 'Rate exceeded'));
+      .rejectsOnce(awsError('AccessDeniedException', 'not authorized'))
+      .rejectsOnce(awsError('AccessDeniedException', 'not authorized'))
+      .rejectsOnce(awsError('AccessDeniedException', 'not authorized'));
     const { handler } = await loadHandler(FLAP);
     const event = everyMinute(0);
 
     for (let attempt = 0; attempt < 3; attempt += 1) {
       vi.setSystemTime(T0 + 30 * SECONDS + attempt * 10 * SECONDS);
-      await expect(handler(event)).rejects.toThrow('ThrottlingException');
+      await expect(handler(event)).rejects.toThrow('AccessDeniedException');
     }
     vi.setSystemTime(T0 + 2 * MINUTE);
     const report = handled(await handler(event));

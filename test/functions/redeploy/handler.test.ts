@@ -124,14 +124,14 @@ describe('handler', () => {
     serveEcs(ecsMock, world());
     ecsMock
       .on(UpdateServiceCommand, { service: serviceArn('prod', 'billing') })
-      .rejects(awsError('ThrottlingException', 'Rate exceeded'));
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:UpdateService'));
     const { handler, errors } = await loadHandler();
 
     const invocation = handler(labelUpdated());
 
     await expect(invocation).rejects.toBeInstanceOf(errors.RedeployFailedError);
     await expect(invocation).rejects.toThrow(
-      `${serviceArn('prod', 'billing')}: ThrottlingException: Rate exceeded`,
+      `${serviceArn('prod', 'billing')}: AccessDeniedException: not authorized to perform: ecs:UpdateService`,
     );
     expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 2);
     expect(ecsMock).toHaveReceivedCommandWith(UpdateServiceCommand, {
