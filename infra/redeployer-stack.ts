@@ -108,8 +108,11 @@ export class RedeployerStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     const context = (key: string): unknown => this.node.tryGetContext(key);
+    /** Reads a context key with a parser that names the key in its errors. */
+    const read = <T>(parse: (value: unknown, key: string) => T, key: string): T =>
+      parse(context(key), key);
 
-    const clusters = stringList(context(CONTEXT.clusters), CONTEXT.clusters).map((cluster, i) =>
+    const clusters = read(stringList, CONTEXT.clusters).map((cluster, i) =>
       cluster.startsWith('arn:')
         ? ecs.Cluster.fromClusterArn(this, `Cluster${i}`, cluster)
         : ecs.Cluster.fromClusterArn(
@@ -118,46 +121,25 @@ export class RedeployerStack extends Stack {
             this.formatArn({ service: 'ecs', resource: 'cluster', resourceName: cluster }),
           ),
     );
-    const alarmTopicArn = topicArn(context(CONTEXT.alarmTopicArn), CONTEXT.alarmTopicArn);
+    const alarmTopicArn = read(topicArn, CONTEXT.alarmTopicArn);
     const alarmTopic = alarmTopicArn
       ? sns.Topic.fromTopicArn(this, 'AlarmTopic', alarmTopicArn)
       : undefined;
-    const notificationTopicArn = topicArn(
-      context(CONTEXT.notificationTopicArn),
-      CONTEXT.notificationTopicArn,
-    );
+    const notificationTopicArn = read(topicArn, CONTEXT.notificationTopicArn);
     const notificationTopic = notificationTopicArn
       ? sns.Topic.fromTopicArn(this, 'NotificationTopic', notificationTopicArn)
       : undefined;
 
-    const dryRun = bool(context(CONTEXT.dryRun), CONTEXT.dryRun);
-    const enableCloudTrailRule = bool(
-      context(CONTEXT.enableCloudTrailRule),
-      CONTEXT.enableCloudTrailRule,
-    );
-    const concurrency = integer(context(CONTEXT.concurrency), CONTEXT.concurrency);
-    const settleWindowSeconds = count(
-      context(CONTEXT.settleWindowSeconds),
-      CONTEXT.settleWindowSeconds,
-    );
-    const maxDeploymentsInProgress = count(
-      context(CONTEXT.maxDeploymentsInProgress),
-      CONTEXT.maxDeploymentsInProgress,
-    );
-    const maxConcurrentInvocations = integer(
-      context(CONTEXT.maxConcurrentInvocations),
-      CONTEXT.maxConcurrentInvocations,
-    );
-    const optIn = bool(context(CONTEXT.optIn), CONTEXT.optIn);
+    const dryRun = read(bool, CONTEXT.dryRun);
+    const enableCloudTrailRule = read(bool, CONTEXT.enableCloudTrailRule);
+    const concurrency = read(integer, CONTEXT.concurrency);
+    const settleWindowSeconds = read(count, CONTEXT.settleWindowSeconds);
+    const maxDeploymentsInProgress = read(count, CONTEXT.maxDeploymentsInProgress);
+    const maxConcurrentInvocations = read(integer, CONTEXT.maxConcurrentInvocations);
+    const optIn = read(bool, CONTEXT.optIn);
 
-    const flapMaxDeployments = integer(
-      context(CONTEXT.flapGuardMaxDeployments),
-      CONTEXT.flapGuardMaxDeployments,
-    );
-    const flapPeriodMinutes = minutesOrOff(
-      context(CONTEXT.flapGuardPeriodMinutes),
-      CONTEXT.flapGuardPeriodMinutes,
-    );
+    const flapMaxDeployments = read(integer, CONTEXT.flapGuardMaxDeployments);
+    const flapPeriodMinutes = read(minutesOrOff, CONTEXT.flapGuardPeriodMinutes);
     let flapGuard: FlapGuardOptions | false | undefined;
     if (flapPeriodMinutes === false) {
       flapGuard = false;
@@ -171,10 +153,7 @@ export class RedeployerStack extends Stack {
       };
     }
 
-    const sweepMinutes = minutesOrOff(
-      context(CONTEXT.sweepIntervalMinutes),
-      CONTEXT.sweepIntervalMinutes,
-    );
+    const sweepMinutes = read(minutesOrOff, CONTEXT.sweepIntervalMinutes);
     const sweep: SweepOptions | false | undefined =
       sweepMinutes === undefined || sweepMinutes === false
         ? sweepMinutes
@@ -182,14 +161,8 @@ export class RedeployerStack extends Stack {
 
     const props2: SecretRedeployerProps = {
       clusters,
-      secretNamePrefixes: stringList(
-        context(CONTEXT.secretNamePrefixes),
-        CONTEXT.secretNamePrefixes,
-      ),
-      parameterNamePrefixes: stringList(
-        context(CONTEXT.parameterNamePrefixes),
-        CONTEXT.parameterNamePrefixes,
-      ),
+      secretNamePrefixes: read(stringList, CONTEXT.secretNamePrefixes),
+      parameterNamePrefixes: read(stringList, CONTEXT.parameterNamePrefixes),
       ...(dryRun !== undefined && { dryRun }),
       ...(enableCloudTrailRule !== undefined && { enableCloudTrailRule }),
       ...(concurrency !== undefined && { concurrency }),
@@ -202,8 +175,8 @@ export class RedeployerStack extends Stack {
       ...(flapGuard !== undefined && { flapGuard }),
       ...(sweep !== undefined && { sweep }),
       ...(optIn !== undefined && { optIn }),
-      sourceAccounts: stringList(context(CONTEXT.sourceAccounts), CONTEXT.sourceAccounts),
-      sourceRegions: stringList(context(CONTEXT.sourceRegions), CONTEXT.sourceRegions),
+      sourceAccounts: read(stringList, CONTEXT.sourceAccounts),
+      sourceRegions: read(stringList, CONTEXT.sourceRegions),
       ...(notificationTopic && { notificationTopic }),
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);
