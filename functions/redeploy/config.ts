@@ -17,7 +17,10 @@ export interface RedeployerConfig {
   readonly parameterNamePrefixes: readonly string[];
   /** Where braked changes are sent back, delayed; empty: nowhere (they wait for the sweep). */
   readonly changeQueueUrl: string;
-  /** Fleet-wide cap on deployments in progress in the watched clusters; 0: no cap. */
+  /**
+   * Fleet-wide cap on forced redeploys rolling out in the watched clusters; 0: no cap. Unset,
+   * the bare function has no cap (it redeploys everything it must); the construct sets 20.
+   */
   readonly maxDeploymentsInProgress: number;
   /** Delay before a braked change is handled again, in seconds (0-900). */
   readonly brakeRetrySeconds: number;
@@ -98,7 +101,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       prefix.replace(/^\//, ''),
     ),
     changeQueueUrl: (env[ENV.changeQueueUrl] ?? '').trim(),
-    maxDeploymentsInProgress: whole(env, ENV.maxDeploymentsInProgress, 20, 0, 10_000),
+    maxDeploymentsInProgress: whole(env, ENV.maxDeploymentsInProgress, 0, 0, 10_000),
     brakeRetrySeconds: whole(env, ENV.brakeRetrySeconds, 60, 0, 900),
     flapTableName: (env[ENV.flapTableName] ?? '').trim(),
     flapMaxDeployments: whole(env, ENV.flapMaxDeployments, 3, 1, 1000),

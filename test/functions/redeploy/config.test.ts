@@ -16,7 +16,7 @@ describe('loadConfig', () => {
       secretNamePrefixes: [],
       parameterNamePrefixes: [],
       changeQueueUrl: '',
-      maxDeploymentsInProgress: 20,
+      maxDeploymentsInProgress: 0,
       brakeRetrySeconds: 60,
       flapTableName: '',
       flapMaxDeployments: 3,
