@@ -612,6 +612,7 @@ export class SecretRedeployer extends Construct {
         METRICS_NAMESPACE: this.metricsNamespace,
         SOURCE_ACCOUNTS: sourceAccounts.join(','),
         SOURCE_REGIONS: sourceRegions.join(','),
+        RESTRICT_EVENT_SOURCES: 'true',
         LOG_LEVEL: 'INFO',
         // Read by the SDK's default configuration: ride out ECS throttling in large accounts.
         AWS_MAX_ATTEMPTS: '10',

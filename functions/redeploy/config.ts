@@ -38,6 +38,11 @@ export interface RedeployerConfig {
   readonly sourceAccounts: readonly string[];
   /** Other Regions whose events are accepted (cross-Region event buses); default: none. */
   readonly sourceRegions: readonly string[];
+  /**
+   * Ignore events from other accounts and Regions than the function's own (and the sources
+   * above). The construct turns it on; the bare function accepts every event it is given.
+   */
+  readonly restrictEventSources: boolean;
 }
 
 export const ENV = {
@@ -57,6 +62,7 @@ export const ENV = {
   metricsNamespace: 'METRICS_NAMESPACE',
   sourceAccounts: 'SOURCE_ACCOUNTS',
   sourceRegions: 'SOURCE_REGIONS',
+  restrictEventSources: 'RESTRICT_EVENT_SOURCES',
 } as const;
 
 /** A service with this tag set to `true` is never redeployed. */
@@ -111,6 +117,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     metricsNamespace: (env[ENV.metricsNamespace] ?? '').trim() || 'EcsSecretRedeployer',
     sourceAccounts: accounts(env),
     sourceRegions: regions(env),
+    restrictEventSources: flag(env, ENV.restrictEventSources),
   };
 }
 

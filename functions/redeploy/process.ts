@@ -142,6 +142,7 @@ function foreignSource(
   deps: Dependencies,
 ): string | undefined {
   const { home, config } = deps;
+  if (!config.restrictEventSources) return undefined;
   if (
     home.region !== '' &&
     envelope.region !== home.region &&

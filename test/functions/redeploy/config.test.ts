@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       metricsNamespace: 'EcsSecretRedeployer',
       sourceAccounts: [],
       sourceRegions: [],
+      restrictEventSources: false,
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
   });

@@ -196,7 +196,11 @@ describe('EMF metrics', () => {
     ],
   ])('counts an ignored change (ChangesIgnored) with its Reason: %s', async (reason, event) => {
     serveEcs(ecsMock, world());
-    const { handler } = await loadHandler({ METRICS_NAMESPACE: NAMESPACE });
+    // As the construct configures it: events from elsewhere are ignored.
+    const { handler } = await loadHandler({
+      METRICS_NAMESPACE: NAMESPACE,
+      RESTRICT_EVENT_SOURCES: 'true',
+    });
 
     await handler(event, lambdaContext(CONTEXT_ARN));
 

@@ -235,7 +235,8 @@ describe('processEvent on a secret change', () => {
         { region: 'us-west-2', account: '012345678901' },
         where,
       );
-      expect(await processEvent(event, deps())).toMatchObject({
+      const restricted = deps({ config: loadConfig({ RESTRICT_EVENT_SOURCES: 'true' }) });
+      expect(await processEvent(event, restricted)).toMatchObject({
         outcome: 'ignored',
         code: 'foreign-source',
       });
