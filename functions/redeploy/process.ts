@@ -90,21 +90,18 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
   if (typeof envelope === 'string') {
     return { outcome: 'ignored', code: 'malformed', reason: envelope };
   }
-  const eventInfo = { id: envelope.id, source: envelope.source, detailType: envelope.detailType };
+  const about = { id: envelope.id, source: envelope.source, detailType: envelope.detailType };
+  const ignored = (code: IgnoredCode, reason: string): IgnoredReport => ({
+    outcome: 'ignored',
+    code,
+    reason,
+    event: about,
+  });
   const foreign = foreignSource(envelope, deps);
-  if (foreign !== undefined) {
-    return { outcome: 'ignored', code: 'foreign-source', reason: foreign, event: eventInfo };
-  }
+  if (foreign !== undefined) return ignored('foreign-source', foreign);
 
   const interpretation = interpret(envelope, deps.home.partition);
-  if (interpretation.kind === 'ignored') {
-    return {
-      outcome: 'ignored',
-      code: 'not-applicable',
-      reason: interpretation.reason,
-      event: eventInfo,
-    };
-  }
+  if (interpretation.kind === 'ignored') return ignored('not-applicable', interpretation.reason);
   let change: Change;
   if (interpretation.change.kind === 'secret') {
     const resolved = await resolveSecretChange(
@@ -112,23 +109,14 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
       deps.secretsManager,
       deps.home,
     );
-    if (resolved.kind === 'ignored') {
-      return {
-        outcome: 'ignored',
-        code: 'not-applicable',
-        reason: resolved.reason,
-        event: eventInfo,
-      };
-    }
+    if (resolved.kind === 'ignored') return ignored('not-applicable', resolved.reason);
     change = resolved.change;
   } else {
     change = interpretation.change;
   }
 
   const filtered = outsidePrefixes(change, deps.config);
-  if (filtered !== undefined) {
-    return { outcome: 'ignored', code: 'outside-prefixes', reason: filtered, event: eventInfo };
-  }
+  if (filtered !== undefined) return ignored('outside-prefixes', filtered);
   return applyChange(change, deps);
 }
 
