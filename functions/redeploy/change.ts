@@ -37,6 +37,8 @@ export interface SecretChange extends ChangeBase {
   readonly secret: SecretId;
   /** Staging labels that now point at another version (`AWSCURRENT` implies `AWSPREVIOUS`). */
   readonly stages: readonly string[];
+  /** The version that gained the label, when the event says. */
+  readonly versionId?: string;
 }
 
 export interface ParameterChange extends ChangeBase {

@@ -43,6 +43,19 @@ export interface RedeployerConfig {
    * above). The construct turns it on; the bare function accepts every event it is given.
    */
   readonly restrictEventSources: boolean;
+  /**
+   * The rollout table: every change gets a durable rollout that owns it until each affected
+   * service runs the new value. Empty: no rollouts (the plain function redeploys and reports).
+   */
+  readonly rolloutTableName: string;
+  /** The rollout engine (durable function, qualified ARN); empty: rollouts are not watched. */
+  readonly rolloutEngineArn: string;
+  /** A forced deployment not ended this long after it started is STUCK. */
+  readonly stuckAfterSeconds: number;
+  /** How often the engine looks at deployments in flight (ECS events wake it earlier). */
+  readonly pollSeconds: number;
+  /** How long an unanswered UpdateService may stay invisible before it is sent again. */
+  readonly confirmAfterSeconds: number;
 }
 
 export const ENV = {
@@ -63,6 +76,11 @@ export const ENV = {
   sourceAccounts: 'SOURCE_ACCOUNTS',
   sourceRegions: 'SOURCE_REGIONS',
   restrictEventSources: 'RESTRICT_EVENT_SOURCES',
+  rolloutTableName: 'ROLLOUT_TABLE_NAME',
+  rolloutEngineArn: 'ROLLOUT_ENGINE_ARN',
+  stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
+  pollSeconds: 'ROLLOUT_POLL_SECONDS',
+  confirmAfterSeconds: 'CONFIRM_AFTER_SECONDS',
 } as const;
 
 /** A service with this tag set to `true` is never redeployed. */
@@ -118,7 +136,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     sourceAccounts: accounts(env),
     sourceRegions: regions(env),
     restrictEventSources: flag(env, ENV.restrictEventSources),
+    rolloutTableName: (env[ENV.rolloutTableName] ?? '').trim(),
+    rolloutEngineArn: engineArn(env),
+    stuckAfterSeconds: whole(env, ENV.stuckAfterSeconds, 1800, 60, 7 * 24 * 3600),
+    pollSeconds: whole(env, ENV.pollSeconds, 60, 5, 3600),
+    confirmAfterSeconds: whole(env, ENV.confirmAfterSeconds, 120, 10, 3600),
   };
+}
+
+/** A qualified Lambda function ARN (durable executions run on a version or alias). */
+const QUALIFIED_FUNCTION_ARN =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_$-]{1,128}$/;
+
+function engineArn(env: Readonly<Record<string, string | undefined>>): string {
+  const value = (env[ENV.rolloutEngineArn] ?? '').trim();
+  if (value !== '' && !QUALIFIED_FUNCTION_ARN.test(value)) {
+    throw new ConfigError(
+      `${ENV.rolloutEngineArn}: "${value}" is not a qualified Lambda function ARN (…:function:NAME:ALIAS)`,
+    );
+  }
+  return value;
 }
 
 function accounts(env: Readonly<Record<string, string | undefined>>): string[] {

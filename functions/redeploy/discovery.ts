@@ -15,6 +15,23 @@ import { errorMessage } from './errors.js';
 import { type Limiter, createLimiter } from './limit.js';
 import type { EcsLike } from './task-definitions.js';
 
+/** One current deployment (PRIMARY or ACTIVE) of a service, as DescribeServices shows it. */
+export interface DeploymentView {
+  /** `ecs-svc/…`; absent only for a deployment this environment started and ECS does not list yet. */
+  readonly id?: string;
+  /** PRIMARY or ACTIVE. */
+  readonly status: string;
+  /** IN_PROGRESS, COMPLETED or FAILED; some AWS-compatible APIs leave it out. */
+  readonly rolloutState?: string;
+  readonly rolloutStateReason?: string;
+  readonly createdAt?: Date;
+  readonly updatedAt?: Date;
+  readonly taskDefinition?: string;
+  readonly desiredCount?: number;
+  readonly runningCount: number;
+  readonly failedTasks?: number;
+}
+
 /** What the redeployer needs to know about a service. */
 export interface ServiceSummary {
   readonly arn: string;
@@ -36,6 +53,10 @@ export interface ServiceSummary {
   readonly forcedRollout: boolean;
   /** The service's tags (opt-in / opt-out). */
   readonly tags: Readonly<Record<string, string>>;
+  /** Current deployments (PRIMARY, ACTIVE), newest first. */
+  readonly deployments?: readonly DeploymentView[];
+  /** The deployment circuit breaker is on: ECS ends a failing deployment (and sends FAILED). */
+  readonly circuitBreaker?: boolean;
 }
 
 export interface DiscoveryFailure {
@@ -102,6 +123,20 @@ export function summarise(service: Service): ServiceSummary | undefined {
     taskDefinitions.add(service.taskDefinition);
   }
   const current = (service.deployments ?? []).filter((d) => CURRENT.has(d.status ?? ''));
+  const deployments: DeploymentView[] = current
+    .map((d) => ({
+      ...(d.id !== undefined && { id: d.id }),
+      status: d.status ?? 'ACTIVE',
+      ...(d.rolloutState !== undefined && { rolloutState: d.rolloutState }),
+      ...(d.rolloutStateReason !== undefined && { rolloutStateReason: d.rolloutStateReason }),
+      ...(validDate(d.createdAt) && { createdAt: d.createdAt }),
+      ...(validDate(d.updatedAt) && { updatedAt: d.updatedAt }),
+      ...(d.taskDefinition !== undefined && { taskDefinition: d.taskDefinition }),
+      ...(d.desiredCount !== undefined && { desiredCount: d.desiredCount }),
+      runningCount: d.runningCount ?? 0,
+      ...(d.failedTasks !== undefined && { failedTasks: d.failedTasks }),
+    }))
+    .sort(newestFirst);
   const tags: Record<string, string> = {};
   for (const tag of service.tags ?? []) {
     if (tag.key !== undefined) tags[tag.key] = tag.value ?? '';
@@ -117,7 +152,23 @@ export function summarise(service: Service): ServiceSummary | undefined {
     forcedRollout:
       current.length > 1 && current.every((d) => d.taskDefinition === current[0]?.taskDefinition),
     tags,
+    deployments,
+    ...(service.deploymentConfiguration?.deploymentCircuitBreaker?.enable !== undefined && {
+      circuitBreaker: service.deploymentConfiguration.deploymentCircuitBreaker.enable,
+    }),
   };
+}
+
+function validDate(value: unknown): value is Date {
+  return value instanceof Date && !Number.isNaN(value.getTime());
+}
+
+/** PRIMARY before ACTIVE, then newest first (a deployment without a date last). */
+export function newestFirst(a: DeploymentView, b: DeploymentView): number {
+  if ((a.status === 'PRIMARY') !== (b.status === 'PRIMARY')) return a.status === 'PRIMARY' ? -1 : 1;
+  const at = (d: DeploymentView): number => d.createdAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+  if (at(a) === at(b)) return 0;
+  return at(b) > at(a) ? 1 : -1;
 }
 
 /**

@@ -32,13 +32,19 @@ export function newWarmState(): WarmState {
 }
 
 export function buildDependencies(
-  clients: { readonly ecs: EcsLike; readonly secretsManager: SecretsManagerLike },
+  clients: {
+    readonly ecs: EcsLike;
+    readonly secretsManager: SecretsManagerLike;
+    /** A client for UpdateService without the SDK's retries (it is not idempotent). */
+    readonly ecsUpdate?: EcsLike;
+  },
   config: RedeployerConfig,
   home: Scope,
   state: WarmState,
 ): Dependencies {
   return {
     ecs: pacedEcs(clients.ecs, state.buckets),
+    ...(clients.ecsUpdate && { ecsUpdate: pacedEcs(clients.ecsUpdate, state.buckets) }),
     secretsManager: clients.secretsManager,
     config,
     home,

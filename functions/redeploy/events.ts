@@ -238,8 +238,10 @@ function secretLabelUpdated(envelope: Envelope, scope: Scope): Interpretation {
   }
   const locator = locateSecret(envelope, [], { name: str(envelope.detail, 'name') });
   if (typeof locator === 'string') return ignore(locator);
+  const versionId = str(envelope.detail, 'versionId');
   return secretChange(envelope, scope, locator, `Secret Label Updated (${label})`, 'redeploy', {
     stages: [label],
+    ...(versionId !== undefined && { versionId }),
   });
 }
 
@@ -295,13 +297,17 @@ function secretsManagerCloudTrail(envelope: Envelope, scope: Scope): Interpretat
     case 'UpdateSecretVersionStage': {
       const stage = str(request, 'versionStage');
       if (stage === undefined) return ignore('UpdateSecretVersionStage names no versionStage');
-      if (str(request, 'moveToVersionId') === undefined) {
+      const moveTo = str(request, 'moveToVersionId');
+      if (moveTo === undefined) {
         return ignore(`label ${truncate(stage)} was only removed; no version gained it`);
       }
       if (stagesMovedBy([stage]).length === 0) {
         return ignore(`label ${truncate(stage)} is not read by running tasks`);
       }
-      return change(`UpdateSecretVersionStage (${stage})`, 'redeploy', { stages: [stage] });
+      return change(`UpdateSecretVersionStage (${stage})`, 'redeploy', {
+        stages: [stage],
+        versionId: moveTo,
+      });
     }
     case 'UpdateSecret': {
       // Only a new value creates a version; description or KMS key changes do not.

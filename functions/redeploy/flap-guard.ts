@@ -8,7 +8,12 @@
  * Admitting is one conditional UpdateItem; a new window is one conditional PutItem. Concurrent
  * writers are serialised by the conditions.
  */
-import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { errorName } from './errors.js';
 
 export type Admission = 'admitted' | 'flapping';
@@ -18,6 +23,8 @@ export interface FlapGuard {
   admit(serviceArn: string, now: Date): Promise<Admission>;
   /** Gives back a deployment that was admitted but did not happen (UpdateService failed). */
   release(serviceArn: string): Promise<void>;
+  /** When a refused service may be force-deployed again (its window's end), if known. */
+  retryAt(serviceArn: string, now: Date): Promise<Date | undefined>;
   readonly maxDeployments: number;
   readonly periodSeconds: number;
 }
@@ -75,6 +82,20 @@ export class DynamoFlapGuard implements FlapGuard {
       // The window is open and full, or another writer opened it just now: look again.
     }
     return 'flapping';
+  }
+
+  async retryAt(serviceArn: string, now: Date): Promise<Date | undefined> {
+    const { Item } = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { serviceArn: { S: serviceArn } },
+        ConsistentRead: true,
+      }),
+    );
+    const windowStart = Number(Item?.windowStart?.N);
+    if (!Number.isFinite(windowStart)) return undefined;
+    const end = new Date((windowStart + this.periodSeconds) * 1000);
+    return end > now ? end : now;
   }
 
   async release(serviceArn: string): Promise<void> {

@@ -3,15 +3,18 @@
  * - an SQS batch from the change queue (EventBridge rules deliver there; the queue's delivery
  *   delay is the settle window): each record's body is one EventBridge event;
  * - a direct EventBridge event (redrive from the CLI, or a rule targeting the function);
- * - `{ "action": "sweep" }` from the sweep schedule.
+ * - `{ "action": "sweep" }` from the sweep schedule;
+ * - an `ECS Deployment State Change` event (rollouts on): wakes the engines watching the service.
  *
  * Thin on purpose: parse, add log context, call the domain code, report (log line, metrics,
  * notification). Clients and caches live at module scope so warm invocations reuse them.
  */
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -25,6 +28,13 @@ import { MetricsWriter } from './metrics.js';
 import { publishNotification, worthNotifying } from './notify.js';
 import { type ChangeReport, type Dependencies, type Report, processEvent } from './process.js';
 import { runSweep } from './sweep.js';
+import { runExactSweep } from '../rollout/sweep.js';
+import { LambdaEngineControl } from '../rollout/engine-client.js';
+import type { RolloutDependencies } from '../rollout/intake.js';
+import { rolloutSettings } from '../rollout/settings.js';
+import { RolloutStore } from '../rollout/store.js';
+import { type DeploymentEventReport, isDeploymentEvent, wakeWatchers } from '../rollout/wake.js';
+import { parseEnvelope } from './events.js';
 
 const logger = new Logger('ecs-secret-redeployer');
 const config = loadConfig(process.env);
@@ -33,6 +43,10 @@ const config = loadConfig(process.env);
 // created on first use and then reused by warm invocations: the init phase carries only the
 // code (npm run bench measures it), and invocations that never need a client never build it.
 let ecs: ECSClient | undefined;
+// UpdateService is not idempotent: its client never retries on its own (an unanswered call is
+// settled by looking at the service), and gives up on a silent endpoint instead of hanging.
+let ecsUpdate: ECSClient | undefined;
+let lambda: LambdaClient | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 let ssm: SSMClient | undefined;
 let sqs: SQSClient | undefined;
@@ -47,6 +61,9 @@ const flapGuard = config.flapTableName
   : undefined;
 // Caches and ECS pacing kept across warm invocations (see environment.ts).
 const warm = newWarmState();
+const rolloutStore = config.rolloutTableName
+  ? new RolloutStore(new DynamoDBClient({}), config.rolloutTableName)
+  : undefined;
 
 function homeScope(context: Context | undefined, event: unknown): Scope {
   const fromArn = context?.invokedFunctionArn ? scopeOfArn(context.invokedFunctionArn) : undefined;
@@ -75,17 +92,41 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 }
 
 function dependencies(context: Context | undefined, event: unknown): Dependencies {
+  const base = buildDependencies(
+    {
+      ecs: (ecs ??= new ECSClient({})),
+      ecsUpdate: (ecsUpdate ??= new ECSClient({
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 5000, requestTimeout: 20_000 },
+      })),
+      secretsManager: (secretsManager ??= new SecretsManagerClient({})),
+    },
+    config,
+    homeScope(context, event),
+    warm,
+  );
   return {
-    ...buildDependencies(
-      {
-        ecs: (ecs ??= new ECSClient({})),
-        secretsManager: (secretsManager ??= new SecretsManagerClient({})),
-      },
-      config,
-      homeScope(context, event),
-      warm,
-    ),
+    ...base,
     ...(flapGuard && { flapGuard }),
+    ...(rolloutStore && { rollouts: rolloutDependencies(base, rolloutStore) }),
+  };
+}
+
+function rolloutDependencies(base: Dependencies, store: RolloutStore): RolloutDependencies {
+  return {
+    ecs: base.ecs,
+    ecsUpdate: base.ecsUpdate ?? base.ecs,
+    store,
+    ...(flapGuard && { flapGuard }),
+    now: () => new Date(),
+    newToken: randomUUID,
+    settings: rolloutSettings(config),
+    secretsManager: base.secretsManager,
+    ssm: (ssm ??= new SSMClient({})),
+    home: base.home,
+    ...(config.rolloutEngineArn && {
+      engine: new LambdaEngineControl((lambda ??= new LambdaClient({})), config.rolloutEngineArn),
+    }),
   };
 }
 
@@ -95,10 +136,31 @@ function metrics(context: Context | undefined): MetricsWriter {
   return new MetricsWriter(config.metricsNamespace, functionName);
 }
 
+/** Sends a rollout's notification (the sweep finishing a rollout without an engine). */
+async function notify(subject: string, message: string): Promise<void> {
+  if (!config.notificationTopicArn) return;
+  await (sns ??= new SNSClient({})).send(
+    new PublishCommand({
+      TopicArn: config.notificationTopicArn,
+      Subject: subject,
+      Message: message,
+    }),
+  );
+}
+
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
   return counts;
+}
+
+/** Whether the handler announces the change itself (otherwise the rollout engine does, at its end). */
+function announcedHere(report: ChangeReport): boolean {
+  const rollout = report.rollout;
+  if (rollout === undefined) return true;
+  // A rollout with nothing left to watch ended here; one that joined another event's rollout
+  // is announced by that one.
+  return rollout.created && rollout.owed === 0;
 }
 
 /** Logs, measures and announces a report. */
@@ -121,6 +183,12 @@ async function publish(report: Report, context: Context | undefined): Promise<vo
         ? 'warn'
         : 'info';
   logger[level]('change handled', { report });
+  if (report.rollout?.engineError !== undefined) {
+    logger.error('rollout not watched: its engine could not be started; the sweep restarts it', {
+      rolloutId: report.rollout.id,
+      error: report.rollout.engineError,
+    });
+  }
   metrics(context).write({
     changesSeen: 1,
     servicesRedeployed: report.redeployed.length,
@@ -130,8 +198,10 @@ async function publish(report: Report, context: Context | undefined): Promise<vo
     servicesFlapGuarded: report.flapGuarded.length,
     servicesNeedingAction: report.needsAction.length,
     skippedBy: countBy(report.skipped, (entry) => entry.code ?? 'other'),
+    ...(report.rollout?.engineError !== undefined && { rolloutsUnwatched: 1 }),
+    ...(report.sweepErrors !== undefined && { sweepErrors: report.sweepErrors.length }),
   });
-  if (config.notificationTopicArn && worthNotifying(report)) {
+  if (config.notificationTopicArn && worthNotifying(report) && announcedHere(report)) {
     try {
       await publishNotification((sns ??= new SNSClient({})), config.notificationTopicArn, report);
     } catch (error) {
@@ -142,7 +212,9 @@ async function publish(report: Report, context: Context | undefined): Promise<vo
 
 /** Sends a change back to the queue, delayed, for the services the brakes held back. */
 async function deferBraked(event: unknown, report: ChangeReport): Promise<void> {
+  // With rollouts, held services stay owed by the rollout and its engine deploys them.
   if (report.braked.length === 0 || report.dryRun || !config.changeQueueUrl) return;
+  if (report.rollout !== undefined) return;
   await (sqs ??= new SQSClient({})).send(
     new SendMessageCommand({
       QueueUrl: config.changeQueueUrl,
@@ -167,9 +239,30 @@ function throwIfFailed(report: Report, id: string | undefined): void {
   }
 }
 
-async function handleOne(event: unknown, context: Context | undefined): Promise<Report> {
+/** An ECS deployment event: wakes the rollouts watching the service. */
+async function handleDeploymentEvent(event: unknown): Promise<DeploymentEventReport | undefined> {
+  const envelope = parseEnvelope(event);
+  if (typeof envelope === 'string' || !isDeploymentEvent(envelope) || !rolloutStore) {
+    return undefined;
+  }
+  const report = await wakeWatchers(envelope, {
+    store: rolloutStore,
+    ...(config.rolloutEngineArn && {
+      engine: new LambdaEngineControl((lambda ??= new LambdaClient({})), config.rolloutEngineArn),
+    }),
+  });
+  logger.info('deployment event', { ...report });
+  return report;
+}
+
+async function handleOne(
+  event: unknown,
+  context: Context | undefined,
+): Promise<Report | DeploymentEventReport> {
   const eventId = isObject(event) && 'id' in event ? String(event.id) : undefined;
   logger.setCorrelationId(eventId);
+  const deployment = await handleDeploymentEvent(event);
+  if (deployment) return deployment;
   const report = await processEvent(event, dependencies(context, event));
   await publish(report, context);
   if (report.outcome === 'handled') await deferBraked(event, report);
@@ -180,10 +273,10 @@ async function handleOne(event: unknown, context: Context | undefined): Promise<
 async function handleSweep(event: Record<string, unknown>, context: Context | undefined) {
   const sweepId = `sweep:${typeof event.id === 'string' ? event.id : new Date().toISOString()}`;
   logger.setCorrelationId(sweepId);
-  const report = await runSweep(
-    { ...dependencies(context, event), ssm: (ssm ??= new SSMClient({})) },
-    sweepId,
-  );
+  const deps = { ...dependencies(context, event), ssm: (ssm ??= new SSMClient({})) };
+  const report = deps.rollouts
+    ? await runExactSweep({ ...deps, rollouts: deps.rollouts, finish: { notify } }, sweepId)
+    : await runSweep(deps, sweepId);
   await publish(report, context);
   throwIfFailed(report, sweepId);
   return report;
@@ -238,7 +331,7 @@ async function handleBatch(
 export const handler = async (
   event: unknown,
   context?: Context,
-): Promise<Report | SQSBatchResponse> => {
+): Promise<Report | DeploymentEventReport | SQSBatchResponse> => {
   if (context) logger.addContext(context);
   if (isSqsEvent(event)) return handleBatch(event, context);
   if (isObject(event) && event.action === 'sweep') return handleSweep(event, context);

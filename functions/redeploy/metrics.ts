@@ -14,7 +14,20 @@ export const METRIC = {
   servicesBraked: 'ServicesBraked',
   servicesFlapGuarded: 'ServicesFlapGuarded',
   servicesNeedingAction: 'ServicesNeedingAction',
+  rolloutsUnwatched: 'RolloutsUnwatched',
+  sweepErrors: 'SweepErrors',
+  // Written by the rollout engine when a rollout ends.
+  rolloutsEnded: 'RolloutsEnded',
+  rolloutDuration: 'RolloutDuration',
+  deploymentsCompleted: 'DeploymentsCompleted',
+  deploymentsFailed: 'DeploymentsFailed',
+  deploymentsRolledBack: 'DeploymentsRolledBack',
+  deploymentsStuck: 'DeploymentsStuck',
+  servicesOwed: 'ServicesOwed',
 } as const;
+
+/** Units other than Count. */
+const UNITS: Readonly<Partial<Record<string, string>>> = { RolloutDuration: 'Seconds' };
 
 export interface MetricCounts {
   readonly changesSeen?: number;
@@ -25,6 +38,24 @@ export interface MetricCounts {
   readonly servicesBraked?: number;
   readonly servicesFlapGuarded?: number;
   readonly servicesNeedingAction?: number;
+  /** Rollouts whose engine could not be started (the sweep restarts them). */
+  readonly rolloutsUnwatched?: number;
+  /** What a sweep could not check (access denied, unreadable task definitions…). */
+  readonly sweepErrors?: number;
+  /** Rollouts that ended (every service delivered, failed, or needing a person). */
+  readonly rolloutsEnded?: number;
+  /** Seconds from a rollout's start to its end. */
+  readonly rolloutDuration?: number;
+  /** Forced deployments that reached COMPLETED. */
+  readonly deploymentsCompleted?: number;
+  /** Forced deployments that FAILED (circuit breaker, rollback off). */
+  readonly deploymentsFailed?: number;
+  /** Forced deployments the circuit breaker rolled back. */
+  readonly deploymentsRolledBack?: number;
+  /** Forced deployments with no end within the time-out. */
+  readonly deploymentsStuck?: number;
+  /** Services that did not receive a change when its rollout ended. */
+  readonly servicesOwed?: number;
   /** Ignored changes by reason code. */
   readonly ignoredBy?: Readonly<Record<string, number>>;
   /** Skipped services by reason code. */
@@ -72,7 +103,7 @@ export class MetricsWriter {
           {
             Namespace: this.namespace,
             Dimensions: [dimensions],
-            Metrics: names.map((Name) => ({ Name, Unit: 'Count' })),
+            Metrics: names.map((Name) => ({ Name, Unit: UNITS[Name] ?? 'Count' })),
           },
         ],
       },

@@ -19,6 +19,7 @@ import type { Reference } from './references.js';
 import { RecentDeployments, type SkipCode, decide, forceNewDeployment } from './redeploy.js';
 import { type SecretsManagerLike, resolveSecretChange } from './secrets.js';
 import { type EcsLike, TaskDefinitionReader } from './task-definitions.js';
+import { ChangeRollout, type Handover, type RolloutDependencies } from '../rollout/intake.js';
 
 export interface Dependencies {
   readonly ecs: EcsLike;
@@ -35,6 +36,13 @@ export interface Dependencies {
   readonly flapGuard?: FlapGuard;
   /** The clock (tests). @default () => new Date() */
   readonly now?: () => Date;
+  /**
+   * Rollouts: every change gets a durable record that owns it until each affected service runs
+   * the new value (see functions/rollout/). Absent: redeploy and report, nothing more.
+   */
+  readonly rollouts?: RolloutDependencies;
+  /** UpdateService without the SDK's own retries (it is not idempotent). @default ecs */
+  readonly ecsUpdate?: EcsLike;
 }
 
 export interface ServiceEntry {
@@ -67,8 +75,18 @@ export interface ChangeReport {
   readonly failed: readonly FailureEntry[];
   /** Non-fatal problems, e.g. the flap guard's table could not be read (it failed open). */
   readonly warnings: readonly string[];
+  /** What a sweep could not check (access denied, unreadable task definitions…): alarmed. */
+  readonly sweepErrors?: readonly string[];
   readonly clustersScanned: number;
   readonly servicesScanned: number;
+  /** The change's rollout, when rollouts are on. */
+  readonly rollout?: {
+    readonly id: string;
+    /** This event opened it (false: it joined the rollout another event of the change opened). */
+    readonly created: boolean;
+    /** The rollout had ended before: the change was handled in full, nothing was done now. */
+    readonly ended?: boolean;
+  } & Partial<Handover>;
 }
 
 /** Why an event was ignored, in a form metrics can count. */
@@ -117,7 +135,24 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
 
   const filtered = outsidePrefixes(change, deps.config);
   if (filtered !== undefined) return ignored('outside-prefixes', filtered);
-  return applyChange(change, deps);
+  return handleChange(change, deps);
+}
+
+/**
+ * Applies a change: through its rollout when rollouts are on (and it is not a dry run), which
+ * makes every event of one change join one rollout and deploy each service once.
+ */
+export async function handleChange(change: Change, deps: Dependencies): Promise<ChangeReport> {
+  if (!deps.rollouts || deps.config.dryRun) return applyChange(change, deps);
+  const rollout = await ChangeRollout.open(deps.rollouts, change);
+  if (rollout.ended) {
+    return new RedeployRun(deps).report(describeChange(change), {
+      id: rollout.rolloutId,
+      created: false,
+      ended: true,
+    });
+  }
+  return applyChange(change, deps, rollout);
 }
 
 /**
@@ -181,7 +216,11 @@ export class RedeployRun {
   /** Forced redeploys rolling out in the watched clusters: seen by discovery, or started here. */
   private inProgress = 0;
 
-  constructor(private readonly deps: Dependencies) {
+  constructor(
+    private readonly deps: Dependencies,
+    /** The change's rollout: decisions are recorded in it, deployments go through it. */
+    private readonly rollout?: ChangeRollout,
+  ) {
     this.updates = createLimiter(deps.config.concurrency);
     this.recent = deps.recentDeployments ?? new RecentDeployments();
   }
@@ -226,15 +265,26 @@ export class RedeployRun {
     try {
       if (this.handled.has(service.arn)) return; // one deployment per service per run
       const decision = decide(service, change, { optIn: config.optIn });
+      const rollout = this.rollout;
       switch (decision.kind) {
         case 'skip':
+          if (rollout && decision.code === 'already-deployed') {
+            // A deployment after the change delivers it only once it completes: the rollout
+            // watches it (or finds it was ours, started by an earlier attempt).
+            this.handled.add(service.arn);
+            await this.viaRollout(rollout, service);
+            return;
+          }
           this.skipped.push({ service: service.arn, reason: decision.reason, code: decision.code });
+          await rollout?.decided(service, 'SKIPPED', decision.reason, decision.code);
           return;
         case 'needs-action':
           this.needsAction.push({ service: service.arn, reason: decision.reason });
+          await rollout?.decided(service, 'NEEDS_ACTION', decision.reason, decision.code);
           return;
         case 'still-referenced':
           this.stillReferenced.push({ service: service.arn, reason: decision.reason });
+          await rollout?.decided(service, 'NEEDS_ACTION', decision.reason, 'deleted');
           return;
         case 'redeploy':
           break;
@@ -257,15 +307,26 @@ export class RedeployRun {
     try {
       const cap = config.maxDeploymentsInProgress;
       if (cap > 0 && this.inProgress >= cap) {
-        this.braked.push({
-          service: service.arn,
-          reason: `${this.inProgress} forced redeploys rolling out (cap ${cap}): retried later`,
-        });
+        const reason = `${this.inProgress} forced redeploys rolling out (cap ${cap}): retried later`;
+        this.braked.push({ service: service.arn, reason });
+        const now = this.deps.now?.() ?? new Date();
+        await this.rollout?.hold(
+          service,
+          new Date(now.getTime() + config.brakeRetrySeconds * 1000),
+          reason,
+        );
         return;
       }
       this.inProgress += 1; // claimed synchronously: concurrent handlers see it
       if (config.dryRun) {
         this.redeployed.push(service.arn);
+        return;
+      }
+      if (this.rollout) {
+        const rollout = this.rollout;
+        if (!(await this.updates.run(() => this.viaRollout(rollout, service)))) {
+          this.inProgress -= 1;
+        }
         return;
       }
       if (!(await this.admitted(service))) {
@@ -275,7 +336,7 @@ export class RedeployRun {
       const outcome = await this.updates.run(async () => {
         // Taken before the call: the deployment is certainly created after it.
         const startedAt = new Date();
-        const result = await forceNewDeployment(this.deps.ecs, service);
+        const result = await forceNewDeployment(this.deps.ecs, service, this.deps.ecsUpdate);
         if (result.kind === 'redeployed') {
           this.recent.record(service.arn, result.deploymentAt ?? startedAt);
         }
@@ -299,6 +360,41 @@ export class RedeployRun {
     }
   }
 
+  /**
+   * Deploys through the rollout's exactly-once protocol and reports what happened. Returns
+   * whether a deployment is now rolling out for the service.
+   */
+  private async viaRollout(rollout: ChangeRollout, service: ServiceSummary): Promise<boolean> {
+    const outcome = await rollout.deploy(service);
+    const { record } = outcome;
+    const entry = { service: service.arn, reason: record.reason ?? '' };
+    switch (outcome.kind) {
+      case 'started':
+        this.redeployed.push(service.arn);
+        return true;
+      case 'covered':
+        this.skipped.push({ ...entry, code: 'already-deployed' });
+        return true;
+      case 'held':
+        this.flapGuarded.push(entry);
+        return false;
+      case 'gone':
+        this.skipped.push({ ...entry, code: 'service-gone' });
+        return false;
+      case 'refused':
+        // Owed by the rollout: its engine sends it again (and fails it after a few attempts).
+        this.warnings.push(`${service.arn}: ${outcome.error} (the rollout retries it)`);
+        return false;
+      case 'unchanged':
+        this.skipped.push({
+          ...entry,
+          reason: `${record.state} in rollout ${rollout.rolloutId}${record.reason ? `: ${record.reason}` : ''}`,
+          code: 'already-deployed',
+        });
+        return false;
+    }
+  }
+
   /** The flap guard's verdict; if its table cannot be reached it fails open, with a warning. */
   private async admitted(service: ServiceSummary): Promise<boolean> {
     const guard = this.deps.flapGuard;
@@ -319,6 +415,33 @@ export class RedeployRun {
     }
   }
 
+  /** Forced redeploys rolling out in the watched clusters, as counted so far. */
+  get deploymentsInProgress(): number {
+    return this.inProgress;
+  }
+
+  /**
+   * Handles services described by an earlier walk (the sweep's) for one change: every service
+   * whose references the change affects. `inProgress` is the fleet's count of forced redeploys
+   * rolling out, for the cap.
+   */
+  async applyTo(
+    described: readonly {
+      readonly service: ServiceSummary;
+      readonly references: readonly Reference[];
+    }[],
+    change: Change,
+    inProgress: number,
+  ): Promise<void> {
+    this.discovered = true;
+    this.inProgress = inProgress;
+    await Promise.all(
+      described
+        .filter(({ references }) => references.some((ref) => isAffected(ref, change)))
+        .map(({ service }) => this.handle(service, change)),
+    );
+  }
+
   /** Walks the fleet, passing each described service to `visit` after `observe`. */
   async discover(visit: (service: ServiceSummary) => Promise<void>): Promise<void> {
     const failures: DiscoveryFailure[] = await discoverServices(
@@ -335,7 +458,7 @@ export class RedeployRun {
     await Promise.all(this.waiting.splice(0).map((service) => this.deploy(service)));
   }
 
-  report(change: Record<string, unknown>): ChangeReport {
+  report(change: Record<string, unknown>, rollout?: ChangeReport['rollout']): ChangeReport {
     const byService = (a: ServiceEntry, b: ServiceEntry): number =>
       a.service.localeCompare(b.service);
     return {
@@ -352,6 +475,7 @@ export class RedeployRun {
       warnings: [...this.warnings],
       clustersScanned: this.stats.clusters,
       servicesScanned: this.stats.services,
+      ...(rollout && { rollout }),
     };
   }
 }
@@ -361,8 +485,12 @@ export class RedeployRun {
  * redeploy (bounded concurrency and caps), skip, or report. Never throws; failures are in the
  * report.
  */
-export async function applyChange(change: Change, deps: Dependencies): Promise<ChangeReport> {
-  const run = new RedeployRun(deps);
+export async function applyChange(
+  change: Change,
+  deps: Dependencies,
+  rollout?: ChangeRollout,
+): Promise<ChangeReport> {
+  const run = new RedeployRun(deps, rollout);
   await run.discover(async (service) => {
     try {
       const { references, errors } = await run.references(service);
@@ -376,5 +504,13 @@ export async function applyChange(change: Change, deps: Dependencies): Promise<C
       run.failed.push({ target: service.arn, error: errorMessage(error) });
     }
   });
-  return run.report(describeChange(change));
+  if (!rollout) return run.report(describeChange(change));
+  // A failed discovery may have missed services: the change is retried (it joins the rollout)
+  // before the rollout is closed as complete.
+  const handover = await rollout.handOver({ complete: run.failed.length === 0 });
+  return run.report(describeChange(change), {
+    id: rollout.rolloutId,
+    created: rollout.created,
+    ...handover,
+  });
 }

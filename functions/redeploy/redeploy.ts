@@ -1,10 +1,14 @@
 /**
  * Decides what a change means for one service, and forces new deployments.
  */
-import { UpdateServiceCommand, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  UpdateServiceCommand,
+  type UpdateServiceCommandOutput,
+} from '@aws-sdk/client-ecs';
 import type { Change } from './change.js';
 import { EXCLUDE_TAG, INCLUDE_TAG } from './config.js';
-import type { ServiceSummary } from './discovery.js';
+import { type DeploymentView, type ServiceSummary, newestFirst } from './discovery.js';
 import { errorMessage, errorName } from './errors.js';
 import type { EcsLike } from './task-definitions.js';
 
@@ -77,15 +81,62 @@ export function decide(
       reason: 'deployment controller EXTERNAL: create a new task set to pick up the change',
     };
   }
-  const newest = service.newestDeploymentAt;
-  if (newest && newest.getTime() >= change.time.getTime() + EVENT_TIME_PRECISION_MS) {
+  const fresh = freshness(service, change.time);
+  if (fresh.fresh) {
     return {
       kind: 'skip',
       code: 'already-deployed',
-      reason: `already deployed after the change (deployment created ${newest.toISOString()})`,
+      reason: `already deployed after the change (${fresh.reason})`,
     };
   }
   return { kind: 'redeploy' };
+}
+
+export type Freshness =
+  | {
+      readonly fresh: true;
+      readonly reason: string;
+      /** The deployment that delivers the change (absent: only its creation time is known). */
+      readonly deployment?: DeploymentView;
+    }
+  | { readonly fresh: false; readonly reason: string };
+
+/**
+ * Whether the service already runs, or is rolling out, tasks started after `changedAt`. Only a
+ * deployment created at or after the change (one-second event precision) can deliver it, and only
+ * if it did not fail: a FAILED deployment (circuit breaker, rollback off) leaves the older tasks
+ * running, and a COMPLETED one beside which tasks of an older deployment still run has not
+ * replaced them all. A deployment still IN_PROGRESS will replace them and counts as delivering.
+ */
+export function freshness(service: ServiceSummary, changedAt: Date): Freshness {
+  const cutoff = changedAt.getTime() + EVENT_TIME_PRECISION_MS;
+  const [newest] = [...(service.deployments ?? [])].sort(newestFirst);
+  const newestAt = newest?.createdAt ?? service.newestDeploymentAt;
+  if (newestAt === undefined) return { fresh: false, reason: 'no deployment time known' };
+  if (newestAt.getTime() < cutoff) {
+    return {
+      fresh: false,
+      reason: `newest deployment created ${newestAt.toISOString()}, before the change`,
+    };
+  }
+  const created = `deployment ${newest?.id ?? ''} created ${newestAt.toISOString()}`.replace(
+    '  ',
+    ' ',
+  );
+  if (newest?.rolloutState === 'FAILED') {
+    return { fresh: false, reason: `${created} FAILED: it does not deliver the change` };
+  }
+  const older = (service.deployments ?? []).filter(
+    (d) => d !== newest && d.runningCount > 0 && (d.createdAt?.getTime() ?? 0) < cutoff,
+  );
+  if (newest?.rolloutState === 'COMPLETED' && older.length > 0) {
+    const tasks = older.reduce((sum, d) => sum + d.runningCount, 0);
+    return {
+      fresh: false,
+      reason: `${tasks} task(s) of a deployment older than the change still run beside ${created}`,
+    };
+  }
+  return { fresh: true, reason: created, ...(newest && { deployment: newest }) };
 }
 
 export type UpdateOutcome =
@@ -96,11 +147,38 @@ export type UpdateOutcome =
 /** Errors that mean the service is gone or going: nothing left to redeploy. */
 const GONE = new Set(['ServiceNotFoundException', 'ServiceNotActiveException']);
 
-/** Forces a new deployment of one service. Never throws: the outcome says what happened. */
-export async function forceNewDeployment(
-  ecs: EcsLike,
-  service: ServiceSummary,
-): Promise<UpdateOutcome> {
+/** What UpdateService's answer (or its absence) says about whether it took effect. */
+export type SendResult =
+  | {
+      readonly kind: 'applied';
+      readonly deploymentId?: string;
+      readonly deploymentAt?: Date;
+    }
+  | { readonly kind: 'gone'; readonly reason: string }
+  /** ECS answered no (4xx): it certainly did not take effect. */
+  | { readonly kind: 'refused'; readonly error: string }
+  /** No answer (time-out, reset, 5xx): it may or may not have taken effect. */
+  | { readonly kind: 'unknown'; readonly error: string };
+
+interface SdkErrorShape {
+  readonly $fault?: string;
+  readonly $metadata?: { readonly httpStatusCode?: number };
+}
+
+/** Whether an error is ECS answering no (4xx): the request certainly did not take effect. */
+export function isRefusal(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { $fault, $metadata } = error as SdkErrorShape;
+  const status = $metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 400 && status < 500;
+  return $fault === 'client' && errorName(error) !== 'TimeoutError';
+}
+
+/**
+ * Sends one UpdateService (forceNewDeployment) and classifies the answer. Never throws. The
+ * client given must not retry on its own: UpdateService is not idempotent.
+ */
+export async function sendUpdate(ecs: EcsLike, service: ServiceSummary): Promise<SendResult> {
   try {
     // Some AWS-compatible APIs answer with an empty body: the call succeeded all the same.
     const output = (await ecs.send(
@@ -111,16 +189,61 @@ export async function forceNewDeployment(
       }),
     )) as UpdateServiceCommandOutput | undefined;
     const primary = output?.service?.deployments?.find((d) => d.status === 'PRIMARY');
-    return { kind: 'redeployed', ...(primary?.createdAt && { deploymentAt: primary.createdAt }) };
+    return {
+      kind: 'applied',
+      ...(primary?.id !== undefined && { deploymentId: primary.id }),
+      ...(primary?.createdAt !== undefined && { deploymentAt: primary.createdAt }),
+    };
   } catch (error) {
     if (GONE.has(errorName(error))) {
       return {
-        kind: 'skip',
-        code: 'service-gone',
+        kind: 'gone',
         reason: `service disappeared before the update (${errorName(error)})`,
       };
     }
-    return { kind: 'failed', error: errorMessage(error) };
+    if (isRefusal(error)) return { kind: 'refused', error: errorMessage(error) };
+    return { kind: 'unknown', error: errorMessage(error) };
+  }
+}
+
+/**
+ * Forces a new deployment of one service. Never throws: the outcome says what happened. When
+ * the answer is lost, the service is looked at instead of sending the call again: a PRIMARY
+ * deployment that was not there before and started since is ours.
+ */
+export async function forceNewDeployment(
+  ecs: EcsLike,
+  service: ServiceSummary,
+  update: EcsLike = ecs,
+): Promise<UpdateOutcome> {
+  const sent = await sendUpdate(update, service);
+  switch (sent.kind) {
+    case 'applied':
+      return { kind: 'redeployed', ...(sent.deploymentAt && { deploymentAt: sent.deploymentAt }) };
+    case 'gone':
+      return { kind: 'skip', code: 'service-gone', reason: sent.reason };
+    case 'refused':
+      return { kind: 'failed', error: sent.error };
+    case 'unknown': {
+      // A PRIMARY deployment other than the one discovery saw started after the change: ours,
+      // or one that delivers the change as well.
+      const before = service.deployments?.find((d) => d.status === 'PRIMARY')?.id;
+      try {
+        const { services = [] } = await ecs.send(
+          new DescribeServicesCommand({ cluster: service.clusterArn, services: [service.arn] }),
+        );
+        const primary = services[0]?.deployments?.find((d) => d.status === 'PRIMARY');
+        if (before !== undefined && primary?.id !== undefined && primary.id !== before) {
+          return {
+            kind: 'redeployed',
+            ...(primary.createdAt && { deploymentAt: primary.createdAt }),
+          };
+        }
+      } catch {
+        // Could not look: report the lost answer; a retry decides from what ECS shows then.
+      }
+      return { kind: 'failed', error: `no answer from UpdateService (${sent.error})` };
+    }
   }
 }
 
@@ -149,6 +272,22 @@ export class RecentDeployments {
     const ours = this.started.get(service.arn);
     const theirs = service.newestDeploymentAt;
     if (ours === undefined || (theirs !== undefined && theirs >= ours)) return service;
-    return { ...service, newestDeploymentAt: ours };
+    // ECS does not list it yet: it is the PRIMARY deployment, rolling out.
+    const started: DeploymentView = {
+      status: 'PRIMARY',
+      rolloutState: 'IN_PROGRESS',
+      createdAt: ours,
+      runningCount: 0,
+    };
+    return {
+      ...service,
+      newestDeploymentAt: ours,
+      deployments: [
+        started,
+        ...(service.deployments ?? []).map((d) =>
+          d.status === 'PRIMARY' ? { ...d, status: 'ACTIVE' } : d,
+        ),
+      ],
+    };
   }
 }

@@ -107,6 +107,7 @@ export async function resolveSecretChange(
       action: pending.action,
       secret,
       stages,
+      ...(pending.versionId !== undefined && { versionId: pending.versionId }),
     },
   };
 }

@@ -722,13 +722,39 @@ async function handlerOver(aws: FaultyAws) {
   return loadHandler({ AWS_ENDPOINT_URL: endpoint, AWS_MAX_ATTEMPTS });
 }
 
+/** Every operation the function calls but UpdateService, which is never retried blindly. */
+const READS: readonly Operation[] = [
+  ...ECS_OPERATIONS.filter((operation) => operation !== 'ecs.UpdateService'),
+  'secretsmanager.DescribeSecret',
+];
+
 describe('the Lambda entry point under faults (real SDK over HTTP)', () => {
-  it.each([['ThrottlingException', THROTTLED, 'ThrottlingException'], ...TRANSIENT] as const)(
-    'every request failing twice with %s: the handler returns the full report',
+  it('every request throttled twice: the handler returns the full report', async () => {
+    const now = Date.now();
+    const aws = account(now);
+    aws.faults.push(failEachRequest('all', 2, THROTTLED));
+    const { handler } = await handlerOver(aws);
+
+    const report = handled((await handler(putSecretValue(now), lambdaContext())) as Report);
+
+    expect(report.failed).toEqual([]);
+    expect(report.redeployed).toEqual(DB_USERS);
+    expect(aws.updatedServices()).toEqual(DB_USERS);
+    // Throttling means the request was refused: retrying even UpdateService is safe.
+    expectEachRequestRetried(
+      aws,
+      [...ECS_OPERATIONS, 'secretsmanager.DescribeSecret'],
+      2,
+      'ThrottlingException',
+    );
+  });
+
+  it.each(TRANSIENT)(
+    'every read failing twice with %s: the handler returns the full report',
     async (_name, fault, outcome) => {
       const now = Date.now();
       const aws = account(now);
-      aws.faults.push(failEachRequest('all', 2, fault));
+      aws.faults.push(failEachRequest(READS, 2, fault));
       const { handler } = await handlerOver(aws);
 
       const report = handled((await handler(putSecretValue(now), lambdaContext())) as Report);
@@ -736,12 +762,31 @@ describe('the Lambda entry point under faults (real SDK over HTTP)', () => {
       expect(report.failed).toEqual([]);
       expect(report.redeployed).toEqual(DB_USERS);
       expect(aws.updatedServices()).toEqual(DB_USERS);
-      expectEachRequestRetried(
-        aws,
-        [...ECS_OPERATIONS, 'secretsmanager.DescribeSecret'],
-        2,
-        outcome,
-      );
+      expectEachRequestRetried(aws, READS, 2, outcome);
+    },
+  );
+
+  // 503 ServiceUnavailable says the request was not processed: it is retried like throttling.
+  it.each(TRANSIENT.filter(([, fault]) => !(fault.kind === 'error' && fault.status === 503)))(
+    'UpdateService answered with %s, not applied: sent once (never retried blindly), reported as unanswered, deployed by the retry',
+    async (_name, fault) => {
+      const now = Date.now();
+      const aws = account(now);
+      aws.faults.push(failEachRequest(['ecs.UpdateService'], 1, fault));
+      const { handler, errors } = await handlerOver(aws);
+
+      const first = handler(putSecretValue(now), lambdaContext());
+
+      await expect(first).rejects.toBeInstanceOf(errors.RedeployFailedError);
+      await expect(first).rejects.toThrow('no answer from UpdateService');
+      const sent = aws.attempts.filter((a) => a.operation === 'ecs.UpdateService');
+      expect(sent).toHaveLength(DB_USERS.length); // one each, none repeated
+      expect(aws.updatedServices()).toEqual([]);
+
+      // The platform retries the event: each service is deployed once.
+      const retry = handled((await handler(putSecretValue(now), lambdaContext())) as Report);
+      expect(retry.redeployed).toEqual(DB_USERS);
+      expect(aws.updatedServices()).toEqual(DB_USERS);
     },
   );
 

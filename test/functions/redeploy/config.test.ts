@@ -27,8 +27,40 @@ describe('loadConfig', () => {
       sourceAccounts: [],
       sourceRegions: [],
       restrictEventSources: false,
+      rolloutTableName: '',
+      rolloutEngineArn: '',
+      stuckAfterSeconds: 1800,
+      pollSeconds: 60,
+      confirmAfterSeconds: 120,
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
+  });
+
+  it('reads the rollout settings, and rejects an engine ARN without a qualifier', () => {
+    const engine = 'arn:aws:lambda:us-east-1:123456789012:function:rollout-engine:live';
+    expect(
+      loadConfig({
+        ROLLOUT_TABLE_NAME: ' rollouts ',
+        ROLLOUT_ENGINE_ARN: engine,
+        STUCK_AFTER_SECONDS: '600',
+        ROLLOUT_POLL_SECONDS: '30',
+        CONFIRM_AFTER_SECONDS: '90',
+      }),
+    ).toMatchObject({
+      rolloutTableName: 'rollouts',
+      rolloutEngineArn: engine,
+      stuckAfterSeconds: 600,
+      pollSeconds: 30,
+      confirmAfterSeconds: 90,
+    });
+    expect(() =>
+      loadConfig({
+        ROLLOUT_ENGINE_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:rollout-engine',
+      }),
+    ).toThrow(
+      'ROLLOUT_ENGINE_ARN: "arn:aws:lambda:us-east-1:123456789012:function:rollout-engine" is not a qualified',
+    );
+    expect(() => loadConfig({ STUCK_AFTER_SECONDS: '10' })).toThrow('STUCK_AFTER_SECONDS');
   });
 
   it('treats empty and blank variables as unset', () => {

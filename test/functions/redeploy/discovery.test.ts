@@ -251,6 +251,17 @@ describe('summarise', () => {
       newestDeploymentAt: new Date('2016-08-29T16:25:52.130Z'),
       forcedRollout: false,
       tags: {},
+      deployments: [
+        {
+          id: 'ecs-svc/9223370564341623665',
+          status: 'PRIMARY',
+          createdAt: new Date('2016-08-29T16:25:52.130Z'),
+          // updatedAt stays a string in the example: only real dates are kept.
+          taskDefinition: 'arn:aws:ecs:us-east-1:012345678910:task-definition/hello_world:6',
+          desiredCount: 1,
+          runningCount: 0,
+        },
+      ],
     });
   });
 

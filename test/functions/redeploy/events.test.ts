@@ -192,6 +192,7 @@ describe('Secret Label Updated', () => {
           name: 'mySecret',
         },
         stages: ['AWSCURRENT'],
+        versionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
       },
     });
   });

@@ -1,4 +1,5 @@
 import {
+  DescribeServicesCommand,
   ECSClient,
   ServiceNotActiveException,
   ServiceNotFoundException,
@@ -8,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../../functions/redeploy/change.js';
 import type { ServiceSummary } from '../../../functions/redeploy/discovery.js';
-import { decide, forceNewDeployment } from '../../../functions/redeploy/redeploy.js';
+import { decide, forceNewDeployment, freshness } from '../../../functions/redeploy/redeploy.js';
 import { awsError } from '../../helpers/aws-errors.js';
 import { HOME, clusterArn, serviceArn, taskDefinitionArn } from '../../helpers/ecs.js';
 
@@ -114,6 +115,122 @@ describe('decide', () => {
   });
 });
 
+describe('decide: only a deployment that can deliver the change makes a service fresh', () => {
+  const at = (iso: string): Date => new Date(iso);
+  const TD1 = taskDefinitionArn('orders', 1);
+  const TD2 = taskDefinitionArn('orders', 2);
+
+  // Reproduction (issue 9, case 2): change at 09:26:53; the PRIMARY deployment (revision 2) was
+  // created two seconds later and ended FAILED (circuit breaker on, rollback off); the ACTIVE
+  // revision-1 deployment still runs 4 tasks with the old value. It used to be skipped.
+  it('redeploys a service whose deployment after the change FAILED, while older tasks still run', () => {
+    const service = summary({
+      newestDeploymentAt: at('2025-03-14T09:26:55Z'),
+      deployments: [
+        {
+          id: 'ecs-svc/2',
+          status: 'PRIMARY',
+          rolloutState: 'FAILED',
+          rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+          createdAt: at('2025-03-14T09:26:55Z'),
+          taskDefinition: TD2,
+          runningCount: 0,
+          desiredCount: 4,
+        },
+        {
+          id: 'ecs-svc/1',
+          status: 'ACTIVE',
+          rolloutState: 'COMPLETED',
+          createdAt: at('2025-03-01T00:00:00Z'),
+          taskDefinition: TD1,
+          runningCount: 4,
+          desiredCount: 4,
+        },
+      ],
+    });
+    expect(decide(service, change())).toEqual({ kind: 'redeploy' });
+    expect(freshness(service, EVENT_TIME)).toEqual({
+      fresh: false,
+      reason:
+        'deployment ecs-svc/2 created 2025-03-14T09:26:55.000Z FAILED: it does not deliver the change',
+    });
+  });
+
+  it('counts a deployment after the change that is still in progress as delivering it', () => {
+    const service = summary({
+      deployments: [
+        {
+          id: 'ecs-svc/2',
+          status: 'PRIMARY',
+          rolloutState: 'IN_PROGRESS',
+          createdAt: at('2025-03-14T09:27:30Z'),
+          runningCount: 1,
+        },
+        {
+          id: 'ecs-svc/1',
+          status: 'ACTIVE',
+          createdAt: at('2025-03-01T00:00:00Z'),
+          runningCount: 3,
+        },
+      ],
+    });
+    expect(freshness(service, EVENT_TIME)).toMatchObject({
+      fresh: true,
+      deployment: { id: 'ecs-svc/2', rolloutState: 'IN_PROGRESS' },
+    });
+    expect(decide(service, change())).toMatchObject({ kind: 'skip', code: 'already-deployed' });
+  });
+
+  it('does not count a COMPLETED deployment beside which tasks of an older one still run', () => {
+    const service = summary({
+      deployments: [
+        {
+          id: 'ecs-svc/2',
+          status: 'PRIMARY',
+          rolloutState: 'COMPLETED',
+          createdAt: at('2025-03-14T09:27:30Z'),
+          runningCount: 2,
+        },
+        {
+          id: 'ecs-svc/1',
+          status: 'ACTIVE',
+          createdAt: at('2025-03-01T00:00:00Z'),
+          runningCount: 2,
+        },
+      ],
+    });
+    expect(freshness(service, EVENT_TIME)).toEqual({
+      fresh: false,
+      reason:
+        '2 task(s) of a deployment older than the change still run beside deployment ecs-svc/2 created 2025-03-14T09:27:30.000Z',
+    });
+  });
+
+  it('reads the newest deployment, not the order ECS lists them in', () => {
+    const service = summary({
+      newestDeploymentAt: undefined,
+      deployments: [
+        {
+          id: 'ecs-svc/1',
+          status: 'ACTIVE',
+          createdAt: at('2025-03-01T00:00:00Z'),
+          runningCount: 1,
+        },
+        {
+          id: 'ecs-svc/2',
+          status: 'PRIMARY',
+          createdAt: at('2025-03-14T09:30:00Z'),
+          runningCount: 1,
+        },
+      ],
+    });
+    expect(freshness(service, EVENT_TIME)).toMatchObject({
+      fresh: true,
+      deployment: { id: 'ecs-svc/2' },
+    });
+  });
+});
+
 describe('forceNewDeployment', () => {
   it('sends UpdateService with forceNewDeployment for the service in its cluster', async () => {
     const createdAt = new Date('2025-03-14T09:27:10Z');
@@ -162,6 +279,46 @@ describe('forceNewDeployment', () => {
       code: 'service-gone',
       reason: `service disappeared before the update (${error.name})`,
     });
+  });
+
+  it('looks at the service when the answer is lost: a new PRIMARY deployment means it happened', async () => {
+    const before = { id: 'ecs-svc/1', status: 'PRIMARY', createdAt: new Date(0), runningCount: 2 };
+    const lost = Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
+    ecsMock.on(UpdateServiceCommand).rejects(lost);
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceArn: serviceArn('prod', 'orders'),
+          clusterArn: clusterArn('prod'),
+          deployments: [{ id: 'ecs-svc/2', status: 'PRIMARY', createdAt: new Date() }],
+        },
+      ],
+    });
+
+    const outcome = await forceNewDeployment(ecs, summary({ deployments: [before] }));
+
+    expect(outcome.kind).toBe('redeployed');
+    expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+  });
+
+  it('reports a lost answer as a failure when ECS shows no new deployment, without sending it again', async () => {
+    const before = { id: 'ecs-svc/1', status: 'PRIMARY', createdAt: new Date(0), runningCount: 2 };
+    ecsMock.on(UpdateServiceCommand).rejects(
+      Object.assign(new Error('We encountered an internal error.'), {
+        name: 'InternalFailure',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    ecsMock.on(DescribeServicesCommand).resolves({
+      services: [{ serviceArn: serviceArn('prod', 'orders'), deployments: [before] }],
+    });
+
+    expect(await forceNewDeployment(ecs, summary({ deployments: [before] }))).toEqual({
+      kind: 'failed',
+      error: 'no answer from UpdateService (InternalFailure: We encountered an internal error.)',
+    });
+    expect(ecsMock).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
   });
 
   it.each([

@@ -1,0 +1,152 @@
+/**
+ * A rollout: the durable record that owns one change until every service that uses it runs the
+ * new value, or a person has been told why not. Plain data, no AWS calls.
+ *
+ * Service states and how they move:
+ *
+ *   PLANNED ──► DEPLOYING ──► COMPLETED | FAILED | ROLLED_BACK | STUCK
+ *      │  ▲         │
+ *      ▼  │         └──► SUPERSEDED (a newer deployment replaced ours; it is watched instead)
+ *     HELD                    └──► COMPLETED | FAILED | ROLLED_BACK | STUCK
+ *
+ * and, decided at once, SKIPPED (already fresh, draining, excluded by tag, gone) or
+ * NEEDS_ACTION (CODE_DEPLOY or EXTERNAL controller, a deleted secret still referenced). Only
+ * COMPLETED counts as delivered.
+ */
+
+export type ServiceState =
+  /** To be force-deployed; a failed UpdateService leaves it here with `attempts` and `reason`. */
+  | 'PLANNED'
+  /** Held back by a brake or the flap guard until `heldUntil`; still owed. */
+  | 'HELD'
+  /** Our forced deployment (or one that covers the change) is rolling out. */
+  | 'DEPLOYING'
+  /** A newer deployment replaced ours before it ended; that one is watched now. */
+  | 'SUPERSEDED'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'ROLLED_BACK'
+  /** No end within the per-service time-out. */
+  | 'STUCK'
+  | 'NEEDS_ACTION'
+  | 'SKIPPED';
+
+export const TERMINAL_STATES: ReadonlySet<ServiceState> = new Set<ServiceState>([
+  'COMPLETED',
+  'FAILED',
+  'ROLLED_BACK',
+  'STUCK',
+  'NEEDS_ACTION',
+  'SKIPPED',
+]);
+
+/** Terminal states that leave the change undelivered: a person is told. */
+export const UNDELIVERED_STATES: ReadonlySet<ServiceState> = new Set<ServiceState>([
+  'FAILED',
+  'ROLLED_BACK',
+  'STUCK',
+  'NEEDS_ACTION',
+]);
+
+/** States in which a deployment is rolling out and watched. */
+export const WATCHED_STATES: ReadonlySet<ServiceState> = new Set<ServiceState>([
+  'DEPLOYING',
+  'SUPERSEDED',
+]);
+
+export const isTerminal = (state: ServiceState): boolean => TERMINAL_STATES.has(state);
+
+/** One service's part in a rollout. Times are ISO strings (they are stored as such). */
+export interface ServiceRecord {
+  readonly serviceArn: string;
+  readonly clusterArn: string;
+  readonly state: ServiceState;
+  /** When the rollout first saw the service. */
+  readonly plannedAt: string;
+  readonly updatedAt: string;
+  /** When our UpdateService was sent (or the covering deployment was adopted). */
+  readonly deployingAt?: string;
+  /** When the deployment watched now started to be watched (differs once superseded). */
+  readonly watchingSince?: string;
+  readonly endedAt?: string;
+  /** The deployment watched: ours, or the one that covers or superseded it. */
+  readonly deploymentId?: string;
+  /** The PRIMARY deployment before our UpdateService: a different one afterwards is ours. */
+  readonly beforeDeploymentId?: string;
+  /** Our claim on the service (see store.ts); set while the UpdateService is ours. */
+  readonly claimToken?: string;
+  /** UpdateService was sent but its answer was lost: whether ECS applied it is still unknown. */
+  readonly unconfirmed?: boolean;
+  /** Another rollout's deployment, started after this change, delivers it too. */
+  readonly coveredBy?: string;
+  /** The deployment that replaced ours. */
+  readonly supersededBy?: string;
+  readonly heldUntil?: string;
+  readonly holdReason?: 'cap' | 'flap-guard';
+  /** UpdateService calls sent for this rollout (our own retries included). */
+  readonly attempts: number;
+  /** Why it is in its state (skip reason, ECS's failure reason, the next step for a person). */
+  readonly reason?: string;
+  /** Machine-readable reason: a skip code, `code-deploy`, `external`, `deleted`… */
+  readonly code?: string;
+  /** The service's deployment circuit breaker is on. */
+  readonly circuitBreaker?: boolean;
+}
+
+export type RolloutStatus = 'OPEN' | 'DONE' | 'ABORTED';
+
+/** What changed, as the rollout records it (value-free). */
+export interface ChangeSummary {
+  readonly type: 'secret' | 'parameter';
+  /** Secret ARN (or name) / parameter ARN. */
+  readonly arn: string;
+  readonly name: string;
+  /** The staging label that moved (secrets), or `deleted`. */
+  readonly label?: string;
+  /** The version that now holds the label / the parameter version. */
+  readonly version: string;
+  readonly action: 'redeploy' | 'warn';
+  readonly trigger: string;
+  readonly eventId: string;
+}
+
+export interface RolloutRecord {
+  readonly rolloutId: string;
+  readonly change: ChangeSummary;
+  /** When the change happened: only deployments created after it deliver it. */
+  readonly changeTime: string;
+  readonly createdAt: string;
+  readonly status: RolloutStatus;
+  /** The engine execution that watches it; absent until started. */
+  readonly engine?: {
+    readonly name: string;
+    readonly attempt: number;
+    readonly startedAt?: string;
+    readonly error?: string;
+  };
+  /** Callback that wakes the waiting engine early (ECS deployment events). */
+  readonly wakeCallbackId?: string;
+  /** Last time the engine looked at the rollout. */
+  readonly observedAt?: string;
+  /** When the engine means to look next: a rollout not looked at well after it lost its engine. */
+  readonly nextLookAt?: string;
+  readonly endedAt?: string;
+  /** Services deploying or held at the last look (for the fleet cap across rollouts). */
+  readonly inFlight?: number;
+  /** Operator's note when the rollout was aborted. */
+  readonly abortedBy?: string;
+}
+
+/** Counts per state, for reports and notifications. */
+export function countStates(
+  services: readonly ServiceRecord[],
+): Partial<Record<ServiceState, number>> {
+  const counts: Partial<Record<ServiceState, number>> = {};
+  for (const service of services) counts[service.state] = (counts[service.state] ?? 0) + 1;
+  return counts;
+}
+
+/** Whether every service of the rollout reached an end. */
+export function allEnded(services: readonly ServiceRecord[]): boolean {
+  return services.every((service) => isTerminal(service.state));
+}
