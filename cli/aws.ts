@@ -3,6 +3,7 @@
  * Region, resolved before any call so a missing Region gets a clear message.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeServicesCommand,
   type DescribeServicesCommandOutput,
@@ -18,9 +19,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerLike } from '../functions/redeploy/secrets.js';
 import type { EcsLike } from '../functions/redeploy/task-definitions.js';
+import type { DynamoLike } from '../functions/rollout/store.js';
 import { AwsCallError, MissingRegionError, UsageError } from './errors.js';
 
-export type { EcsLike, SecretsManagerLike };
+export type { DynamoLike, EcsLike, SecretsManagerLike };
 export type SsmLike = Pick<SSMClient, 'send'>;
 export type SqsLike = Pick<SQSClient, 'send'>;
 export type LambdaLike = Pick<LambdaClient, 'send'>;
@@ -33,6 +35,8 @@ export interface Clients {
   readonly sqs: SqsLike;
   readonly lambda: LambdaLike;
   readonly cloudFormation: CloudFormationLike;
+  /** The rollout table (`status`, and `rotate` when rollouts are on). */
+  readonly dynamodb: DynamoLike;
 }
 
 /** Clients for one Region; credentials from `profile`, or the SDK's default chain. */
@@ -45,6 +49,7 @@ export function createClients(region: string, profile?: string): Clients {
     sqs: new SQSClient(config),
     lambda: new LambdaClient(config),
     cloudFormation: new CloudFormationClient(config),
+    dynamodb: new DynamoDBClient(config),
   };
 }
 

@@ -52,11 +52,42 @@ export class StackNotFoundError extends CliError {
   constructor(
     readonly stackName: string,
     readonly region: string,
+    /** What the command can be given instead of the stack's outputs. */
+    instead = 'pass --queue-url and --function',
   ) {
     super(
       `No CloudFormation stack named ${stackName} in ${region}: deploy the redeployer there ` +
-        '(npx cdk deploy), pass --stack NAME if it was deployed under another name, ' +
-        'or pass --queue-url and --function',
+        `(npx cdk deploy), pass --stack NAME if it was deployed under another name, or ${instead}`,
+    );
+  }
+}
+
+/** The rollout table does not exist in this account and Region. */
+export class RolloutTableNotFoundError extends CliError {
+  override name = 'RolloutTableNotFoundError';
+  constructor(
+    readonly tableName: string,
+    readonly region: string,
+  ) {
+    super(
+      `No rollout table named ${tableName} in ${region}: check --table (or the RolloutTableName ` +
+        'output of the stack) and --region',
+    );
+  }
+}
+
+/** What the operator asked for is not in the rollout table. */
+export class RolloutNotFoundError extends CliError {
+  override name = 'RolloutNotFoundError';
+  constructor(
+    /** `rollout with id …`, `rollout of prod/db`, `rollout`. */
+    readonly wanted: string,
+    readonly tableName: string,
+    readonly region: string,
+  ) {
+    super(
+      `No ${wanted} in rollout table ${tableName} (${region}). Rollouts are kept for 35 days ` +
+        'by default; `ecs-redeployer status` lists the recent ones.',
     );
   }
 }

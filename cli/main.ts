@@ -10,14 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../functions/redeploy/config.js';
 import { ConfigError } from '../functions/redeploy/errors.js';
+import { RolloutStore } from '../functions/rollout/store.js';
 import { type Clients, createClients, profileRegion, resolveRegion } from './aws.js';
 import { type Clock, systemClock } from './clock.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import { type Output, streamOutput } from './output.js';
 import { plan } from './plan.js';
 import { LIST_VISIBILITY_SECONDS, redrive } from './redrive.js';
+import type { RolloutStoreFactory } from './rollouts.js';
 import { ROTATE_DEFAULTS, rotate } from './rotate.js';
-import { DEFAULT_STACK } from './stack.js';
+import { DEFAULT_STACK, OUTPUTS } from './stack.js';
+import { STATUS_DEFAULT_LIMIT, status } from './status.js';
 import { parseTarget } from './targets.js';
 
 const OPTIONS = {
@@ -35,17 +38,21 @@ const OPTIONS = {
   'queue-url': { type: 'string' },
   function: { type: 'string' },
   max: { type: 'string' },
+  table: { type: 'string' },
+  latest: { type: 'boolean' },
+  limit: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
-const COMMANDS = ['plan', 'rotate', 'redrive'] as const;
+const COMMANDS = ['plan', 'rotate', 'status', 'redrive'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const GLOBAL_OPTIONS: readonly OptionName[] = ['help', 'region', 'profile'];
 const COMMAND_OPTIONS: Readonly<Record<Command, readonly OptionName[]>> = {
   plan: ['clusters', 'stage', 'json'],
-  rotate: ['clusters', 'interval', 'rotation-timeout', 'deploy-timeout', 'stack'],
+  rotate: ['clusters', 'interval', 'rotation-timeout', 'deploy-timeout', 'stack', 'table'],
+  status: ['latest', 'limit', 'json', 'stack', 'table'],
   redrive: ['list', 'queue-url', 'function', 'stack', 'max', 'json'],
 };
 
@@ -59,6 +66,9 @@ Commands:
                               to each (redeploy, skip and why, needs action). Changes nothing.
   rotate <secret>             Start a rotation, wait for AWSCURRENT to move, then wait until
                               every affected service is redeployed and stable again.
+  status [<change>]           Show the redeployer's rollout of a change (rollout id, secret or
+                              parameter, or --latest): each service's state, deployment,
+                              duration and reason. Without one, list the recent rollouts.
   redrive [list]              Send the change events waiting in the dead-letter queue through
                               the function again; \`redrive list\` (or --list) only shows them.
 
@@ -99,20 +109,69 @@ waits until every service that references the secret was redeployed by the redep
 stable again, reporting success, failure or needs action per service.
 
 A rotation counts as failed when the new version loses AWSPENDING or disappears without
-becoming AWSCURRENT, or when AWSCURRENT has not moved within --rotation-timeout. A service
-counts as stable when a deployment created after the change is PRIMARY and COMPLETED.
+becoming AWSCURRENT, or when AWSCURRENT has not moved within --rotation-timeout.
+
+When the redeployer records rollouts (its stack has a ${OUTPUTS.rolloutTableName} output, or --table
+names the table), rotate follows the rollout of the change: it waits for the rollout to appear,
+then until it is no longer OPEN, and reports each service from it, as \`ecs-redeployer status\`
+shows it (dynamodb:GetItem and dynamodb:Query on the table). Only COMPLETED counts as
+redeployed and SKIPPED as rightly skipped; FAILED, ROLLED_BACK, STUCK, NEEDS_ACTION, or a
+rollout still OPEN at --deploy-timeout is a failure. Otherwise rotate watches the services in
+ECS: a service counts as stable when a deployment created after the change is PRIMARY and
+COMPLETED.
 
 Options:
   --clusters a,b              Only these clusters, names or ARNs (default: every cluster)
   --interval SECONDS          Time between polls (default ${ROTATE_DEFAULTS.intervalMs / 1000})
   --rotation-timeout SECONDS  How long AWSCURRENT may take to move (default ${ROTATE_DEFAULTS.rotationTimeoutMs / 1000})
-  --deploy-timeout SECONDS    How long the services may take to be redeployed and stable
-                              (default ${ROTATE_DEFAULTS.deployTimeoutMs / 1000})
-  --stack NAME                The redeployer's stack, to name its log group when a service is
-                              not redeployed (default ${DEFAULT_STACK})
+  --deploy-timeout SECONDS    How long the services may take to be redeployed and stable, from
+                              the move (default ${ROTATE_DEFAULTS.deployTimeoutMs / 1000})
+  --stack NAME                The redeployer's stack: its ${OUTPUTS.rolloutTableName} output turns on
+                              following rollouts, its ${OUTPUTS.functionName} output names the log
+                              group when nothing is redeployed (default ${DEFAULT_STACK})
+  --table NAME                The rollout table to follow (default: the ${OUTPUTS.rolloutTableName}
+                              output of --stack)
   --region, --profile, --help
 
-Exit codes: 0 every service stable, 1 the rotation or a service failed, 2 usage.
+Exit codes: 0 every service stable (following a rollout: every service COMPLETED or SKIPPED),
+1 the rotation or a service failed (following a rollout: also a service that needs action, or
+the rollout still OPEN at --deploy-timeout), 2 usage.
+`,
+  status: `Usage: ecs-redeployer status [<rollout-id> | <secret-or-parameter> | --latest] [options]
+
+Shows the redeployer's rollouts, read from its rollout table. Every change of a secret or
+parameter gets a rollout that follows each service using it until the service runs the new
+value, or a person has been told why not. Changes nothing.
+
+  status                        The recent rollouts, newest first: id, change, status, created,
+                                services per state
+  status --latest               The newest rollout
+  status <rollout-id>           That rollout (ids look like s-prod-db-0a1b2c3d4e5f6a7b8c9d)
+  status <secret-or-parameter>  The newest rollout of a secret (name, partial or full ARN) or a
+                                parameter (name with or without the leading slash, or ARN)
+
+For one rollout it prints the change (type, name, ARN, label and version, trigger), the
+rollout's status (OPEN, DONE or ABORTED), when it was created and ended, its engine execution,
+and one row per service: state, deployment, deployment time, and why (held until when, ECS's
+failure reason, the next step). Then the services per state, the median and longest deployment
+time, and which services are still owed the new value.
+
+It reads only the rollout table (dynamodb:GetItem, and dynamodb:Query on the table and its
+ByTime index) and, without --table, the stack (cloudformation:DescribeStacks).
+
+Options:
+  --latest        Show the newest rollout
+  --limit N       How many rollouts to list (default ${STATUS_DEFAULT_LIMIT}; the list form only)
+  --json          Print JSON: { rollout, services, summary } for one rollout, { rollouts } for
+                  the list
+  --table NAME    The rollout table (default: the ${OUTPUTS.rolloutTableName} output of --stack)
+  --stack NAME    The redeployer's CloudFormation stack (default ${DEFAULT_STACK})
+  --region, --profile, --help
+
+Exit codes: 0 the rollout ended with every service COMPLETED or SKIPPED, or it is still OPEN
+(status only informs), or the list was printed; 1 the rollout ended with a service FAILED,
+ROLLED_BACK, STUCK or NEEDS_ACTION (or left unfinished when it was aborted), or no such
+rollout, table or stack; 2 usage.
 `,
   redrive: `Usage: ecs-redeployer redrive [list] [options]
 
@@ -164,7 +223,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const [name, ...rest] = positionals;
   if (name === undefined) return { positionals: [], values };
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    throw new UsageError(`Unknown command "${name}": use plan, rotate or redrive`);
+    throw new UsageError(`Unknown command "${name}": use plan, rotate, status or redrive`);
   }
   const command = name as Command;
   for (const token of tokens) {
@@ -214,6 +273,17 @@ function exactlyOne(command: Command, positionals: readonly string[], what: stri
   return value;
 }
 
+/** `--table`: a DynamoDB table name. */
+function tableName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(value)) {
+    throw new UsageError(
+      `--table must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -), got "${value}"`,
+    );
+  }
+  return value;
+}
+
 /** The Region a queue URL names (`https://sqs.REGION.amazonaws.com/…`). */
 function queueRegion(url: string | undefined): string | undefined {
   return url === undefined ? undefined : /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\./.exec(url)?.[1];
@@ -240,7 +310,7 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
         output.line(USAGE.trimEnd());
         return EXIT_OK;
       }
-      throw new UsageError('Name a command: plan, rotate or redrive');
+      throw new UsageError('Name a command: plan, rotate, status or redrive');
     }
     if (values.help === true) {
       output.line(COMMAND_USAGE[command].trimEnd());
@@ -257,6 +327,27 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
         command === 'plan' ? 'secret or parameter' : 'secret',
       );
       arnRegion = parseTarget(target).arnRegion;
+    } else if (command === 'status') {
+      const [change, ...extra] = positionals;
+      if (extra.length > 0) {
+        throw new UsageError(
+          `status takes one rollout id, secret or parameter, got ${positionals.length}`,
+        );
+      }
+      if (change !== undefined && values.latest === true) {
+        throw new UsageError(
+          'status takes a rollout id, secret or parameter, or --latest: not both',
+        );
+      }
+      if (values.limit !== undefined && (change !== undefined || values.latest === true)) {
+        throw new UsageError(
+          '--limit applies to the list of rollouts only (status with no argument)',
+        );
+      }
+      if (change !== undefined) {
+        target = change;
+        arnRegion = parseTarget(change).arnRegion;
+      }
     } else {
       const [sub, ...extra] = positionals;
       if ((sub !== undefined && sub !== 'list') || extra.length > 0) {
@@ -285,6 +376,8 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
       ),
     };
     const max = count('max', values.max);
+    const limit = count('limit', values.limit);
+    const table = tableName(values.table);
     if (values.profile === '') throw new UsageError('--profile needs a profile name');
     const profile = values.profile;
 
@@ -295,6 +388,7 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
       fromProfile: () => deps.profileRegion(profile),
     });
     const clients = deps.createClients(region, profile);
+    const rolloutStore: RolloutStoreFactory = (name) => new RolloutStore(clients.dynamodb, name);
 
     switch (command) {
       case 'plan':
@@ -316,8 +410,22 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
             ...rotateTimes,
             region,
             ...(values.stack !== undefined && { stack: values.stack }),
+            ...(table !== undefined && { table }),
           },
-          { clients, output, clock: deps.clock },
+          { clients, output, clock: deps.clock, rolloutStore },
+        );
+      case 'status':
+        return await status(
+          {
+            ...(target !== undefined && { change: target }),
+            latest: values.latest === true,
+            ...(limit !== undefined && { limit }),
+            json: values.json === true,
+            region,
+            ...(values.stack !== undefined && { stack: values.stack }),
+            ...(table !== undefined && { table }),
+          },
+          { clients, rolloutStore, output, clock: deps.clock },
         );
       case 'redrive':
         return await redrive(

@@ -16,6 +16,14 @@
  * show the move yet (local clock) and (b) the secret's LastChangedDate (AWS's clock, ignored when
  * implausibly old). Deployments created at or after that time count as redeploys for the change,
  * so a prompt redeploy is never missed because of polling delay or a slightly fast local clock.
+ *
+ * How the services are judged depends on whether the redeployer records rollouts (its stack has
+ * a RolloutTableName output, or `--table` names the table):
+ * - with rollouts, the rollout of the change (secret ARN, AWSCURRENT, the new version) is the
+ *   truth: rotate waits for it to appear, then until it is no longer OPEN, and reports each
+ *   service from its record. Only COMPLETED and SKIPPED count as success.
+ * - without, it watches the ECS services itself (below): a deployment created after the move
+ *   that is PRIMARY and COMPLETED.
  */
 import { type Deployment, DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
 import {
@@ -25,20 +33,37 @@ import {
 import { parseArn } from '../functions/redeploy/arn.js';
 import { AWSCURRENT, AWSPENDING } from '../functions/redeploy/change.js';
 import { errorName } from '../functions/redeploy/errors.js';
+import {
+  type ChangeSummary,
+  type RolloutRecord,
+  type ServiceRecord,
+  isTerminal,
+} from '../functions/rollout/model.js';
 import type { CloudFormationLike, EcsLike, SecretsManagerLike } from './aws.js';
 import type { Clock } from './clock.js';
 import {
   CliError,
   EXIT_FAILURE,
   EXIT_OK,
+  StackNotFoundError,
   UnknownTargetError,
   UsageError,
   awsCall,
   describeError,
+  isAccessDenied,
   isFatal,
 } from './errors.js';
 import { type ChangePlan, failureLines, planChange, secretChange } from './plan.js';
-import { type Output, formatDuration, plural, table } from './output.js';
+import { type Output, formatDuration, plural, shortName, table } from './output.js';
+import {
+  RolloutReader,
+  type RolloutStoreFactory,
+  countsText,
+  deploymentMs,
+  reasonText,
+  sameSecretArn,
+  serviceLabel,
+} from './rollouts.js';
 import { DEFAULT_STACK, OUTPUTS, stackOutputs } from './stack.js';
 import { type SecretTarget, describeSecret, parseTarget, secretTarget } from './targets.js';
 
@@ -59,8 +84,13 @@ export interface RotateOptions {
   /** How long the services may take to be redeployed and stable, from the move. @default 30 minutes */
   readonly deployTimeoutMs: number;
   readonly region: string;
-  /** The redeployer's stack, to name its log group in failure messages. @default SecretRedeployer */
+  /**
+   * The redeployer's stack: its RolloutTableName output turns on following the rollout, its
+   * FunctionName output names the log group in failure messages. @default SecretRedeployer
+   */
   readonly stack?: string;
+  /** The rollout table to follow; skips the stack's RolloutTableName output. */
+  readonly table?: string;
 }
 
 export const ROTATE_DEFAULTS = {
@@ -77,6 +107,8 @@ export interface RotateDependencies {
   };
   readonly output: Output;
   readonly clock: Clock;
+  /** Opens the rollout table. Absent: rollouts are not followed; the services are watched in ECS. */
+  readonly rolloutStore?: RolloutStoreFactory;
 }
 
 /** Runs `rotate`. Returns the exit code. */
@@ -95,6 +127,14 @@ export async function rotate(options: RotateOptions, deps: RotateDependencies): 
     throw new CliError(`${target.name} is scheduled for deletion: it cannot be rotated`);
   }
 
+  // Before anything changes: whether the redeployer records rollouts to follow.
+  const stack = new StackLookup(options, clients.cloudFormation);
+  const tableName = await rolloutTable(options, stack, output);
+  const rollouts =
+    tableName === undefined || deps.rolloutStore === undefined
+      ? undefined
+      : new RolloutReader(deps.rolloutStore(tableName), options.region);
+
   const startedAt = clock.now();
   const versionId = await startRotation(target, clients.secretsManager);
   output.line(`Rotation of ${target.name} started: new version ${versionId}.`);
@@ -104,13 +144,70 @@ export async function rotate(options: RotateOptions, deps: RotateDependencies): 
     `AWSCURRENT moved to the new version (after ${formatDuration(clock.now().getTime() - startedAt.getTime())}).`,
   );
 
+  if (rollouts !== undefined) {
+    return followRollout(target, versionId, rollouts, stack, options, deps);
+  }
   const plan = await planChange(
     secretChange(target, movedAt, 'rotate (AWSCURRENT)'),
     clients.ecs,
     options.clusters,
   );
-  const results = await waitForServices(plan, movedAt, options, deps);
+  const results = await waitForServices(plan, movedAt, stack, options, deps);
   return report(target, plan, results, output);
+}
+
+type StackOutputs =
+  | { readonly ok: true; readonly outputs: Readonly<Record<string, string>> }
+  | { readonly ok: false; readonly error: unknown };
+
+/** The redeployer stack's outputs, read once (or the error that kept them from being read). */
+class StackLookup {
+  readonly name: string;
+  private read?: Promise<StackOutputs>;
+
+  constructor(
+    private readonly options: RotateOptions,
+    private readonly cloudFormation: CloudFormationLike | undefined,
+  ) {
+    this.name = options.stack ?? DEFAULT_STACK;
+  }
+
+  /** The outputs, or the error that kept them from being read. */
+  lookup(): Promise<StackOutputs> {
+    const { cloudFormation } = this;
+    if (cloudFormation === undefined) return Promise.resolve({ ok: true, outputs: {} });
+    this.read ??= stackOutputs(cloudFormation, this.name, this.options.region).then(
+      (outputs): StackOutputs => ({ ok: true, outputs }),
+      (error: unknown): StackOutputs => ({ ok: false, error }),
+    );
+    return this.read;
+  }
+}
+
+/**
+ * `--table`, else the stack's RolloutTableName output. No table (rollouts off, or the stack could
+ * not be read; the latter says so): the services are watched in ECS.
+ */
+async function rolloutTable(
+  options: RotateOptions,
+  stack: StackLookup,
+  output: Output,
+): Promise<string | undefined> {
+  if (options.table !== undefined) return options.table;
+  const lookup = await stack.lookup();
+  if (!lookup.ok) {
+    const { error } = lookup;
+    if (isFatal(error) && !isAccessDenied(error)) throw error;
+    output.warn(
+      (error instanceof StackNotFoundError
+        ? `Note: no stack ${stack.name} in ${options.region}`
+        : `Note: could not read stack ${stack.name} (${describeError(error).message})`) +
+        ', so no rollout table: watching the ECS services directly. Pass --table NAME ' +
+        "(or --stack NAME) to follow the redeployer's rollout instead.",
+    );
+    return undefined;
+  }
+  return lookup.outputs[OUTPUTS.rolloutTableName];
 }
 
 async function startRotation(
@@ -286,6 +383,7 @@ const FINAL = new Set<ServiceState['kind']>(['stable', 'failed', 'gone']);
 async function waitForServices(
   plan: ChangePlan,
   since: Date,
+  stack: StackLookup,
   options: RotateOptions,
   deps: RotateDependencies,
 ): Promise<ServiceResult[]> {
@@ -375,7 +473,7 @@ async function waitForServices(
     output.warn(
       `${plural(notRedeployed, 'service was', 'services were')} not redeployed: the redeployer ` +
         `may not be deployed in ${options.region}, may run in dry-run mode, or may be failing. ` +
-        `${await redeployerLogHint(options, clients.cloudFormation)} Events it could not handle ` +
+        `${await redeployerLogHint(stack)} Events it could not handle ` +
         'wait in its dead-letter queue: see `ecs-redeployer redrive --list`.',
     );
   }
@@ -449,22 +547,12 @@ function progressText(watched: readonly Watched[], elapsedMs: number, error?: st
   );
 }
 
-async function redeployerLogHint(
-  options: RotateOptions,
-  cloudFormation: CloudFormationLike | undefined,
-): Promise<string> {
-  const stack = options.stack ?? DEFAULT_STACK;
-  if (cloudFormation !== undefined) {
-    try {
-      const name = (await stackOutputs(cloudFormation, stack, options.region))[
-        OUTPUTS.functionName
-      ];
-      if (name !== undefined) return `See its logs: log group /aws/lambda/${name}.`;
-    } catch {
-      // Only a hint: fall through to the generic one.
-    }
-  }
-  return `See its logs: log group /aws/lambda/<the ${OUTPUTS.functionName} output of stack ${stack}>.`;
+async function redeployerLogHint(stack: StackLookup): Promise<string> {
+  // Only a hint: a stack that cannot be read gives the generic one.
+  const lookup = await stack.lookup();
+  const name = lookup.ok ? lookup.outputs[OUTPUTS.functionName] : undefined;
+  if (name !== undefined) return `See its logs: log group /aws/lambda/${name}.`;
+  return `See its logs: log group /aws/lambda/<the ${OUTPUTS.functionName} output of stack ${stack.name}>.`;
 }
 
 function report(
@@ -499,6 +587,218 @@ function report(
       `${count('needs-action')} needing action, ${count('skipped')} skipped.` +
       (failed ? ' FAILED.' : ''),
   );
+  if (count('needs-action') > 0) {
+    output.warn(
+      'Services that need action keep running tasks with the previous value until you deploy them.',
+    );
+  }
+  return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Following the redeployer's rollout (rollouts on)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Waits for the rollout of the change to appear, then until it is no longer OPEN (or, with
+ * --clusters, until every service in those clusters reached an end), within --deploy-timeout from
+ * the move; reports each service from its record. Exit 1 unless every service COMPLETED or was
+ * SKIPPED and the rollout ended in time.
+ */
+async function followRollout(
+  target: SecretTarget,
+  versionId: string,
+  rollouts: RolloutReader,
+  stack: StackLookup,
+  options: RotateOptions,
+  deps: RotateDependencies,
+): Promise<number> {
+  const { output, clock } = deps;
+  const startedAt = clock.now();
+  const elapsed = (): number => clock.now().getTime() - startedAt.getTime();
+  const timeout = formatDuration(options.deployTimeoutMs);
+  /** A failed read is retried at the next poll, unless it will fail every time. */
+  const retry = async <T>(read: () => Promise<T>): Promise<{ value?: T; error?: string }> => {
+    try {
+      return { value: await read() };
+    } catch (error) {
+      if (error instanceof CliError || isFatal(error)) throw error;
+      return { error: describeError(error).message };
+    }
+  };
+  const failedPoll = (error: string | undefined): string =>
+    error === undefined ? '' : ` [last poll failed: ${error}]`;
+
+  output.line(
+    `Following the redeployer's rollout of the change in table ${rollouts.tableName} ` +
+      `(timeout ${timeout}).`,
+  );
+  const isOurs = (change: ChangeSummary): boolean =>
+    change.type === 'secret' &&
+    sameSecretArn(change.arn, target.arn) &&
+    change.label === AWSCURRENT &&
+    change.version === versionId;
+  let rollout: RolloutRecord | undefined;
+  for (;;) {
+    const found = await retry(() => rollouts.newest(isOurs));
+    rollout = found.value;
+    if (rollout !== undefined || elapsed() >= options.deployTimeoutMs) break;
+    output.progress(
+      `Waiting for the redeployer to open the rollout of version ${versionId} ` +
+        `(${formatDuration(elapsed())})${failedPoll(found.error)}`,
+    );
+    await clock.sleep(options.intervalMs);
+  }
+  output.endProgress();
+  if (rollout === undefined) {
+    output.warn(
+      `The redeployer opened no rollout for version ${versionId} within ${timeout}: it may ` +
+        `not be deployed in ${options.region}, may run in dry-run mode, or may be failing. ` +
+        `${await redeployerLogHint(stack)} Events it could not handle wait in its dead-letter ` +
+        'queue: see `ecs-redeployer redrive --list`.',
+    );
+    output.line();
+    output.line(
+      `Rotation of ${target.name}: AWSCURRENT moved; no rollout of the change was recorded. FAILED.`,
+    );
+    return EXIT_FAILURE;
+  }
+  const { rolloutId } = rollout;
+  output.line(
+    `Rollout ${rolloutId} opened by the redeployer` +
+      (rollout.engine === undefined ? '' : ` (engine execution ${rollout.engine.name})`) +
+      '.',
+  );
+
+  const selected = (records: readonly ServiceRecord[]): ServiceRecord[] =>
+    options.clusters.length === 0
+      ? [...records]
+      : records.filter((r) =>
+          options.clusters.some((c) => c === r.clusterArn || c === shortName(r.clusterArn)),
+        );
+  let services: ServiceRecord[] = [];
+  const settled = new Set<string>();
+  let shown: string | undefined;
+  let done = false;
+  for (;;) {
+    const read = await retry(async () => ({
+      rollout: await rollouts.rollout(rolloutId),
+      services: await rollouts.services(rolloutId),
+    }));
+    if (read.value !== undefined) {
+      rollout = read.value.rollout ?? rollout;
+      services = selected(read.value.services);
+    }
+    for (const record of services) {
+      if (!isTerminal(record.state) || settled.has(record.serviceArn)) continue;
+      settled.add(record.serviceArn);
+      const reason = reasonText(record);
+      output.line(
+        `  ${serviceLabel(record)}: ${record.state}${reason === '' ? '' : `, ${reason}`}`,
+      );
+    }
+    done =
+      rollout.status !== 'OPEN' ||
+      (options.clusters.length > 0 &&
+        services.length > 0 &&
+        services.every((r) => isTerminal(r.state)));
+    if (done || elapsed() >= options.deployTimeoutMs) break;
+    const progress = `Rollout ${rolloutId}: ${countsText(services)}${failedPoll(read.error)}`;
+    if (progress !== shown) {
+      output.progress(`${progress} (${formatDuration(elapsed())})`);
+      shown = progress;
+    }
+    await clock.sleep(options.intervalMs);
+  }
+  output.endProgress();
+  return reportRollout(target, rollout, services, done, options, output, clock.now());
+}
+
+/** A service's record as a result: only COMPLETED succeeded, SKIPPED is skipped. */
+function rolloutResult(
+  record: ServiceRecord,
+  rollout: RolloutRecord,
+  done: boolean,
+  options: RotateOptions,
+  now: Date,
+): ServiceResult {
+  const base = {
+    service: record.serviceArn,
+    name: shortName(record.serviceArn),
+    cluster: shortName(record.clusterArn),
+  };
+  const reason = reasonText(record);
+  const deployment = record.deploymentId === undefined ? '' : `deployment ${record.deploymentId} `;
+  switch (record.state) {
+    case 'COMPLETED': {
+      const ms = deploymentMs(record, now);
+      return {
+        ...base,
+        result: 'succeeded',
+        detail: `${deployment}COMPLETED${ms === undefined ? '' : ` in ${formatDuration(ms)}`}`,
+      };
+    }
+    case 'SKIPPED':
+      return { ...base, result: 'skipped', detail: reason || 'skipped' };
+    case 'NEEDS_ACTION':
+      return { ...base, result: 'needs-action', detail: reason || 'needs action' };
+    case 'FAILED':
+    case 'ROLLED_BACK':
+    case 'STUCK':
+      return {
+        ...base,
+        result: 'failed',
+        detail: `${deployment}${record.state}: ${reason || 'no reason recorded'}`,
+      };
+    default: {
+      const why = done
+        ? `left ${record.state} when the rollout ended (${rollout.status})`
+        : `not finished within ${formatDuration(options.deployTimeoutMs)}: ${record.state}`;
+      return { ...base, result: 'failed', detail: `${why}${reason === '' ? '' : `, ${reason}`}` };
+    }
+  }
+}
+
+function reportRollout(
+  target: SecretTarget,
+  rollout: RolloutRecord,
+  services: readonly ServiceRecord[],
+  done: boolean,
+  options: RotateOptions,
+  output: Output,
+  now: Date,
+): number {
+  const results = services
+    .map((record) => rolloutResult(record, rollout, done, options, now))
+    .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.name.localeCompare(b.name));
+  output.line();
+  if (results.length === 0) {
+    output.line('No service references the secret.');
+  } else {
+    for (const line of table(
+      ['SERVICE', 'CLUSTER', 'RESULT', 'DETAIL'],
+      results.map((r) => [r.name, r.cluster, r.result.replace('-', ' '), r.detail]),
+    )) {
+      output.line(line);
+    }
+  }
+  const count = (kind: ResultKind): number => results.filter((r) => r.result === kind).length;
+  const failed = !done || results.some((r) => r.result === 'failed' || r.result === 'needs-action');
+  if (!done) {
+    output.warn(
+      `Rollout ${rollout.rolloutId} is still ${rollout.status} after ` +
+        `${formatDuration(options.deployTimeoutMs)}. The redeployer goes on with it; follow it ` +
+        `with \`ecs-redeployer status ${rollout.rolloutId}\`.`,
+    );
+  }
+  output.line();
+  output.line(
+    `Rotation of ${target.name}: AWSCURRENT moved; rollout ${rollout.rolloutId} ` +
+      `${rollout.status}; ${count('succeeded')} redeployed and stable, ${count('failed')} ` +
+      `failed, ${count('needs-action')} needing action, ${count('skipped')} skipped.` +
+      (failed ? ' FAILED.' : ''),
+  );
+  output.line(`Details: ecs-redeployer status ${rollout.rolloutId}`);
   if (count('needs-action') > 0) {
     output.warn(
       'Services that need action keep running tasks with the previous value until you deploy them.',

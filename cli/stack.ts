@@ -1,4 +1,7 @@
-/** The redeployer stack's outputs (FunctionName, DeadLetterQueueUrl), read with DescribeStacks. */
+/**
+ * The redeployer stack's outputs (FunctionName, DeadLetterQueueUrl, RolloutTableName, …), read
+ * with DescribeStacks.
+ */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { errorName } from '../functions/redeploy/errors.js';
 import type { CloudFormationLike } from './aws.js';
@@ -10,13 +13,22 @@ export const DEFAULT_STACK = 'SecretRedeployer';
 export const OUTPUTS = {
   functionName: 'FunctionName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  changeQueueUrl: 'ChangeQueueUrl',
+  /** Absent when rollouts are turned off. */
+  rolloutTableName: 'RolloutTableName',
+  /** The rollout engine (durable function); absent when rollouts are turned off. */
+  engineFunctionName: 'EngineFunctionName',
 } as const;
 
-/** Output key to value. Throws StackNotFoundError when the stack does not exist. */
+/**
+ * Output key to value. Throws StackNotFoundError when the stack does not exist; `instead` is what
+ * its message offers as an alternative to the stack (`pass --table NAME`).
+ */
 export async function stackOutputs(
   cloudFormation: CloudFormationLike,
   stack: string,
   region: string,
+  instead?: string,
 ): Promise<Record<string, string>> {
   try {
     const { Stacks = [] } = await awsCall('cloudformation:DescribeStacks', () =>
@@ -37,7 +49,7 @@ export async function stackOutputs(
       cause instanceof Error &&
       /does not exist/.test(cause.message)
     ) {
-      throw new StackNotFoundError(stack, region);
+      throw new StackNotFoundError(stack, region, instead);
     }
     throw error;
   }

@@ -1,4 +1,9 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeSecretCommand,
@@ -12,13 +17,15 @@ import { createClients } from '../../cli/aws.js';
 import { type MainDependencies, USAGE, main } from '../../cli/main.js';
 import { awsError } from '../helpers/aws-errors.js';
 import { REGION, serveEcs } from '../helpers/ecs.js';
+import { FakeRolloutTable, TABLE, change, rollout, serviceRecord } from './fake-rollouts.js';
 import { FakeClock, MemoryOutput } from './helpers.js';
-import { DB_ARN, DB_NAME, serveParameters, serveSecret, world } from './world.js';
+import { DB_ARN, DB_NAME, VERSION_NEW, serveParameters, serveSecret, world } from './world.js';
 
 const ecsMock = mockClient(ECSClient);
 const smMock = mockClient(SecretsManagerClient);
 const ssmMock = mockClient(SSMClient);
 const cfnMock = mockClient(CloudFormationClient);
+const dynamoMock = mockClient(DynamoDBClient);
 
 const PRINCIPAL = 'arn:aws:sts::123456789012:assumed-role/Developer/alice';
 const REGION_MESSAGE = 'No AWS Region is set: pass --region or set AWS_REGION';
@@ -31,6 +38,7 @@ beforeEach(() => {
   smMock.reset();
   ssmMock.reset();
   cfnMock.reset();
+  dynamoMock.reset();
   serveEcs(ecsMock, world());
   serveSecret(smMock);
   serveParameters(ssmMock);
@@ -55,18 +63,19 @@ describe('help and usage errors', () => {
     expect(output.stdout).toBe(USAGE.trimEnd());
     expect(output.stdout).toContain('plan <secret-or-parameter>');
     expect(output.stdout).toContain('rotate <secret>');
+    expect(output.stdout).toContain('status [<change>]');
     expect(output.stdout).toContain('redrive [list]');
   });
 
-  it.each(['plan', 'rotate', 'redrive'])('prints the options of %s', async (command) => {
+  it.each(['plan', 'rotate', 'status', 'redrive'])('prints the options of %s', async (command) => {
     expect(await run([command, '--help'])).toBe(0);
     expect(output.stdout).toMatch(new RegExp(`^Usage: ecs-redeployer ${command}`));
     expect(clientsFor).not.toHaveBeenCalled();
   });
 
   it.each([
-    [[], 'Name a command: plan, rotate or redrive'],
-    [['deploy'], 'Unknown command "deploy": use plan, rotate or redrive'],
+    [[], 'Name a command: plan, rotate, status or redrive'],
+    [['deploy'], 'Unknown command "deploy": use plan, rotate, status or redrive'],
     [['plan'], 'plan needs a secret or parameter'],
     [['plan', 'a', 'b'], 'plan takes one secret or parameter, got 2'],
     [['rotate'], 'rotate needs a secret'],
@@ -75,6 +84,24 @@ describe('help and usage errors', () => {
     [['redrive', '--stage', 'AWSCURRENT'], '--stage is not an option of redrive'],
     [['redrive', 'everything'], 'redrive takes no argument but "list", got "everything"'],
     [['redrive', '--json'], '--json applies to redrive --list only'],
+    [['status', 'a', 'b'], 'status takes one rollout id, secret or parameter, got 2'],
+    [
+      ['status', DB_NAME, '--latest'],
+      'status takes a rollout id, secret or parameter, or --latest: not both',
+    ],
+    [
+      ['status', '--latest', '--limit', '3'],
+      '--limit applies to the list of rollouts only (status with no argument)',
+    ],
+    [['status', '--limit', '0'], '--limit must be a whole number of at least 1, got "0"'],
+    [['status', '--clusters', 'prod'], '--clusters is not an option of status'],
+    [['status', '--table', 'a b'], '--table must be a DynamoDB table name'],
+    [['rotate', 'x', '--table', 'no/slashes'], '--table must be a DynamoDB table name'],
+    [['plan', 'x', '--table', 'Rollouts'], '--table is not an option of plan'],
+    [
+      ['status', 'has space'],
+      'has space is neither a valid secret name nor a valid parameter name',
+    ],
     [
       ['rotate', 'x', '--interval', '0'],
       '--interval must be a positive number of seconds, got "0"',
@@ -221,6 +248,64 @@ describe('commands', () => {
     expect(code).toBe(1);
     expect(output.stderr).toContain(
       `Rotation of ${DB_NAME} failed: AWSCURRENT did not move to version never-current within 3s`,
+    );
+  });
+});
+
+describe('status', () => {
+  const STACK: Stack = {
+    StackName: 'SecretRedeployer',
+    CreationTime: new Date('2026-03-01T09:00:00Z'),
+    StackStatus: 'UPDATE_COMPLETE',
+    Outputs: [{ OutputKey: 'RolloutTableName', OutputValue: TABLE }],
+  };
+  const summary = change({ type: 'secret', arn: DB_ARN, name: DB_NAME, version: VERSION_NEW });
+  let rollouts: FakeRolloutTable;
+
+  beforeEach(() => {
+    rollouts = new FakeRolloutTable();
+    rollouts.serve(dynamoMock);
+    cfnMock.on(DescribeStacksCommand).resolves({ Stacks: [STACK] });
+  });
+
+  it.each<[string, Parameters<typeof serviceRecord>[2], 'DONE' | 'OPEN', number]>([
+    ['ended with every service completed', 'COMPLETED', 'DONE', 0],
+    ['ended with a failed service', 'FAILED', 'DONE', 1],
+    ['still open', 'DEPLOYING', 'OPEN', 0],
+  ])('exits %s with code %i', async (_, state, rolloutStatus, expected) => {
+    rollouts.put(
+      rollout(summary, new Date('2026-03-01T11:00:00Z'), {
+        status: rolloutStatus,
+        ...(rolloutStatus === 'DONE' && { endedAt: '2026-03-01T11:05:00.000Z' }),
+      }),
+      [serviceRecord('prod', 'api', state)],
+    );
+
+    expect(await run(['status', DB_NAME])).toBe(expected);
+    expect(output.stdout).toMatch(new RegExp(`^prod/api\\s+${state}\\s`, 'm'));
+  });
+
+  it('takes the Region from an ARN argument and the table from the stack', async () => {
+    rollouts.put(rollout(summary, new Date('2026-03-01T11:00:00Z')));
+
+    expect(await run(['status', DB_ARN], { env: {} })).toBe(0);
+    expect(clientsFor).toHaveBeenCalledWith(REGION, undefined);
+    expect(output.stdout).toContain(`Change:    secret ${DB_NAME}`);
+  });
+
+  it('lists the recent rollouts with --table, without CloudFormation', async () => {
+    rollouts.put(rollout(summary, new Date('2026-03-01T11:00:00Z')));
+
+    expect(await run(['status', '--table', TABLE, '--limit', '5'])).toBe(0);
+    expect(output.stdout).toMatch(/^s-prod-db-\S+\s+secret prod\/db\s+OPEN\s/m);
+    expect(cfnMock).not.toHaveReceivedCommand(DescribeStacksCommand);
+  });
+
+  it('says which rollout was looked for, in which table and Region', async () => {
+    expect(await run(['status', '--latest', '--region', 'eu-west-1'])).toBe(1);
+    expect(output.stderr).toBe(
+      `No rollout yet in rollout table ${TABLE} (eu-west-1). Rollouts are kept for 35 days by ` +
+        'default; `ecs-redeployer status` lists the recent ones.',
     );
   });
 });

@@ -1,7 +1,10 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type Deployment,
+  DescribeServicesCommand,
   ECSClient,
+  ListClustersCommand,
   type Service,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -12,6 +15,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RolloutRecord, ServiceRecord } from '../../functions/rollout/model.js';
+import { RolloutStore } from '../../functions/rollout/store.js';
 import { CliError, UnknownTargetError } from '../../cli/errors.js';
 import {
   type RotateOptions,
@@ -21,10 +26,12 @@ import {
 } from '../../cli/rotate.js';
 import { awsError } from '../helpers/aws-errors.js';
 import { REGION, serveEcs } from '../helpers/ecs.js';
+import { FakeRolloutTable, TABLE, change, rollout, serviceRecord } from './fake-rollouts.js';
 import { FakeClock, MemoryOutput } from './helpers.js';
 import {
   DB_ARN,
   DB_NAME,
+  DB_PARTIAL_ARN,
   type SecretState,
   VERSION_CURRENT,
   VERSION_NEW,
@@ -372,5 +379,346 @@ describe('assessService', () => {
   it('is gone when the service was deleted or is draining', () => {
     expect(assessService(undefined, since)).toMatchObject({ kind: 'gone' });
     expect(assessService({ ...base, status: 'DRAINING' }, since)).toMatchObject({ kind: 'gone' });
+  });
+});
+
+describe('rotate, following the rollout (the stack has a rollout table)', () => {
+  const dynamoMock = mockClient(DynamoDBClient);
+  const dynamodb = new DynamoDBClient({ region: REGION });
+  const STACK_OUTPUTS = [
+    { OutputKey: 'FunctionName', OutputValue: 'SecretRedeployer-Function12AB' },
+    { OutputKey: 'RolloutTableName', OutputValue: TABLE },
+    { OutputKey: 'EngineFunctionName', OutputValue: 'SecretRedeployer-Engine34CD' },
+  ];
+  /** The rollout the redeployer opens for this rotation: prod/db, AWSCURRENT, the new version. */
+  const ours = rollout(
+    change({ type: 'secret', arn: DB_ARN, name: DB_NAME, version: VERSION_NEW }),
+    new Date(T0.getTime() + 6 * SECOND),
+  );
+  const deployingAt = new Date(T0.getTime() + 7 * SECOND).toISOString();
+  const deploying = (name: string, cluster = 'prod'): ServiceRecord =>
+    serviceRecord(cluster, name, 'DEPLOYING', { deploymentId: `ecs-svc/${name}`, deployingAt });
+  const completed = (name: string, endedAt: Date, cluster = 'prod'): ServiceRecord =>
+    serviceRecord(cluster, name, 'COMPLETED', {
+      deploymentId: `ecs-svc/${name}`,
+      deployingAt,
+      endedAt: endedAt.toISOString(),
+    });
+  const draining = serviceRecord('prod', 'old', 'SKIPPED', {
+    code: 'draining',
+    reason: 'service is DRAINING',
+  });
+
+  let rollouts: FakeRolloutTable;
+
+  beforeEach(() => {
+    dynamoMock.reset();
+    rollouts = new FakeRolloutTable();
+    rollouts.serve(dynamoMock);
+    // The rollout of the previous rotation: ended long ago, and not the one to follow.
+    rollouts.put(
+      rollout(
+        change({ type: 'secret', arn: DB_ARN, name: DB_NAME, version: VERSION_CURRENT }),
+        new Date('2026-02-01T12:00:00Z'),
+        { status: 'DONE', endedAt: '2026-02-01T12:05:00.000Z' },
+      ),
+      [serviceRecord('prod', 'api', 'FAILED', { reason: 'an old failure' })],
+    );
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'SecretRedeployer',
+          CreationTime: T0,
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: STACK_OUTPUTS,
+        },
+      ],
+    });
+  });
+
+  afterEach(() => {
+    // The rollout is the truth: ECS is not consulted.
+    expect(ecsMock).not.toHaveReceivedCommand(ListClustersCommand);
+    expect(ecsMock).not.toHaveReceivedCommand(DescribeServicesCommand);
+  });
+
+  async function runFollowing(
+    options: Partial<RotateOptions> = {},
+  ): Promise<{ code: number; output: MemoryOutput }> {
+    const output = new MemoryOutput();
+    const code = await rotate(
+      { ...OPTIONS, ...options },
+      { clients, output, clock, rolloutStore: (name) => new RolloutStore(dynamodb, name) },
+    );
+    return { code, output };
+  }
+
+  /** The redeployer's rollout as it stands: the rollout record and its services. */
+  const record = (fields: Partial<RolloutRecord>, services: ServiceRecord[]): void => {
+    rollouts.put({ ...ours, ...fields }, services);
+  };
+
+  it('waits for the rollout to appear, then until it is done, and exits 0 when every service completed', async () => {
+    script([
+      () => undefined, // not recorded yet
+      () => {
+        record({}, [
+          deploying('api'),
+          deploying('worker'),
+          deploying('reader', 'staging'),
+          draining,
+        ]);
+      },
+      (now) => {
+        record({}, [
+          completed('api', now),
+          completed('worker', now),
+          deploying('reader', 'staging'),
+          draining,
+        ]);
+      },
+      (now) => {
+        record({ status: 'DONE', endedAt: now.toISOString() }, [
+          completed('api', new Date(now.getTime() - 5 * SECOND)),
+          completed('worker', new Date(now.getTime() - 5 * SECOND)),
+          completed('reader', now, 'staging'),
+          draining,
+        ]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing();
+
+    expect(code).toBe(0);
+    expect(output.lines).toEqual([
+      `Rotation of ${DB_NAME} started: new version ${VERSION_NEW}.`,
+      'AWSCURRENT moved to the new version (after 5s).',
+      `Following the redeployer's rollout of the change in table ${TABLE} (timeout 2m00s).`,
+      `Rollout ${ours.rolloutId} opened by the redeployer (engine execution ${ours.rolloutId}).`,
+      '  prod/old: SKIPPED, service is DRAINING',
+      '  prod/api: COMPLETED',
+      '  prod/worker: COMPLETED',
+      '  staging/reader: COMPLETED',
+      '',
+      'SERVICE  CLUSTER  RESULT     DETAIL',
+      'api      prod     succeeded  deployment ecs-svc/api COMPLETED in 13s',
+      'old      prod     skipped    service is DRAINING',
+      'worker   prod     succeeded  deployment ecs-svc/worker COMPLETED in 13s',
+      'reader   staging  succeeded  deployment ecs-svc/reader COMPLETED in 18s',
+      '',
+      `Rotation of ${DB_NAME}: AWSCURRENT moved; rollout ${ours.rolloutId} DONE; 3 redeployed ` +
+        'and stable, 0 failed, 0 needing action, 1 skipped.',
+      `Details: ecs-redeployer status ${ours.rolloutId}`,
+    ]);
+    expect(output.progressLines.slice(1)).toEqual([
+      `Waiting for the redeployer to open the rollout of version ${VERSION_NEW} (0s)`,
+      `Waiting for the redeployer to open the rollout of version ${VERSION_NEW} (5s)`,
+      `Rollout ${ours.rolloutId}: 3 DEPLOYING, 1 SKIPPED (10s)`,
+      `Rollout ${ours.rolloutId}: 1 DEPLOYING, 2 COMPLETED, 1 SKIPPED (15s)`,
+    ]);
+    expect(output.warnings).toEqual([]);
+  });
+
+  it("exits 1 naming the failed service and ECS's reason", async () => {
+    script([
+      (now) => {
+        record({ status: 'DONE', endedAt: now.toISOString() }, [
+          completed('api', now),
+          completed('reader', now, 'staging'),
+          serviceRecord('prod', 'worker', 'FAILED', {
+            deploymentId: 'ecs-svc/worker',
+            deployingAt,
+            endedAt: now.toISOString(),
+            reason: 'ECS deployment circuit breaker: tasks failed to start.',
+          }),
+          serviceRecord('prod', 'legacy', 'NEEDS_ACTION', {
+            reason:
+              'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
+          }),
+        ]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing();
+
+    expect(code).toBe(1);
+    expect(output.stdout).toMatch(
+      /^worker\s+prod\s+failed\s+deployment ecs-svc\/worker FAILED: ECS deployment circuit breaker: tasks failed to start\.$/m,
+    );
+    expect(output.stdout).toMatch(
+      /^legacy\s+prod\s+needs action\s+deployment controller CODE_DEPLOY/m,
+    );
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s/m);
+    expect(output.stdout).toContain(
+      '2 redeployed and stable, 1 failed, 1 needing action, 0 skipped. FAILED.',
+    );
+    expect(output.stdout).toContain(
+      '  prod/worker: FAILED, ECS deployment circuit breaker: tasks failed to start.',
+    );
+  });
+
+  it('exits 1 when the rollout is still open at the deploy timeout', async () => {
+    script([
+      () => {
+        record({}, [deploying('api'), completed('worker', T0)]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing({ deployTimeoutMs: 30 * SECOND });
+
+    expect(code).toBe(1);
+    expect(output.stdout).toMatch(/^api\s+prod\s+failed\s+not finished within 30s: DEPLOYING$/m);
+    expect(output.stdout).toMatch(/^worker\s+prod\s+succeeded\s/m);
+    expect(output.stdout).toContain(`rollout ${ours.rolloutId} OPEN; 1 redeployed and stable`);
+    expect(output.stderr).toContain(
+      `Rollout ${ours.rolloutId} is still OPEN after 30s. The redeployer goes on with it; ` +
+        `follow it with \`ecs-redeployer status ${ours.rolloutId}\`.`,
+    );
+    // Polled every interval until the timeout (from the move), then stopped.
+    expect(clock.now().getTime() - T0.getTime()).toBe(5 * SECOND + 30 * SECOND);
+  });
+
+  it('exits 1 and says where to look when no rollout of the change appears', async () => {
+    script();
+
+    const { code, output } = await runFollowing({ deployTimeoutMs: 20 * SECOND });
+
+    expect(code).toBe(1);
+    expect(output.stderr).toContain(
+      `The redeployer opened no rollout for version ${VERSION_NEW} within 20s: it may not be ` +
+        `deployed in ${REGION}, may run in dry-run mode, or may be failing. See its logs: log ` +
+        'group /aws/lambda/SecretRedeployer-Function12AB.',
+    );
+    expect(output.stdout).toContain(
+      `Rotation of ${DB_NAME}: AWSCURRENT moved; no rollout of the change was recorded. FAILED.`,
+    );
+  });
+
+  it('follows the table --table names, whatever the stack says', async () => {
+    cfnMock.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'SecretRedeployer',
+          CreationTime: T0,
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [],
+        },
+      ],
+    });
+    script([
+      (now) => {
+        record({ status: 'DONE', endedAt: now.toISOString() }, [completed('api', now)]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing({ table: TABLE });
+
+    expect(code).toBe(0);
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s/m);
+    expect(cfnMock).not.toHaveReceivedCommand(DescribeStacksCommand);
+  });
+
+  it('follows a rollout recorded under the partial ARN, and ignores other versions', async () => {
+    script([
+      (now) => {
+        // Another change of prod/db (a custom label) and ours, recorded without the suffix.
+        rollouts.put(
+          rollout(
+            change({
+              type: 'secret',
+              arn: DB_ARN,
+              name: DB_NAME,
+              label: 'blue',
+              version: VERSION_NEW,
+            }),
+            now,
+            { status: 'DONE', endedAt: now.toISOString() },
+          ),
+          [serviceRecord('prod', 'blue', 'FAILED', { reason: 'not ours' })],
+        );
+        record({ change: { ...ours.change, arn: DB_PARTIAL_ARN }, status: 'DONE' }, [
+          completed('api', now),
+        ]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing();
+
+    expect(code).toBe(0);
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s/m);
+    expect(output.stdout).not.toContain('not ours');
+  });
+
+  it('with --clusters, reports only those clusters and stops once their services ended', async () => {
+    script([
+      (now) => {
+        record({}, [completed('api', now), deploying('reader', 'staging')]);
+      },
+    ]);
+
+    const { code, output } = await runFollowing({ clusters: ['prod'] });
+
+    expect(code).toBe(0);
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s/m);
+    expect(output.stdout).not.toMatch(/^reader\s/m);
+    expect(clock.sleeps).toHaveLength(2);
+  });
+
+  it('fails at once when the rollout table does not exist', async () => {
+    script();
+
+    const result = runFollowing({ table: 'Nope' });
+
+    await expect(result).rejects.toThrow(`No rollout table named Nope in ${REGION}`);
+  });
+});
+
+describe('rotate without a rollout table', () => {
+  const dynamoMock = mockClient(DynamoDBClient);
+
+  beforeEach(() => {
+    dynamoMock.reset();
+  });
+
+  it('watches the services in ECS when the stack has no RolloutTableName output', async () => {
+    script([
+      (now) => {
+        for (const name of REDEPLOYED) deploy(name, primary(now, 'COMPLETED'));
+      },
+    ]);
+    const output = new MemoryOutput();
+
+    const code = await rotate(OPTIONS, {
+      clients,
+      output,
+      clock,
+      rolloutStore: (name) => new RolloutStore(new DynamoDBClient({ region: REGION }), name),
+    });
+
+    expect(code).toBe(0);
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s+deployment \S+ COMPLETED/m);
+    expect(output.stderr).not.toContain('rollout');
+    expect(dynamoMock.calls()).toHaveLength(0);
+  });
+
+  it('says so, and watches ECS, when the stack is not found', async () => {
+    cfnMock
+      .on(DescribeStacksCommand)
+      .rejects(awsError('ValidationError', 'Stack with id SecretRedeployer does not exist'));
+    script([
+      (now) => {
+        for (const name of REDEPLOYED) deploy(name, primary(now, 'COMPLETED'));
+      },
+    ]);
+
+    const { code, output } = await runRotate();
+
+    expect(code).toBe(0);
+    expect(output.stderr).toContain(
+      `Note: no stack SecretRedeployer in ${REGION}, so no rollout table: watching the ECS ` +
+        "services directly. Pass --table NAME (or --stack NAME) to follow the redeployer's " +
+        'rollout instead.',
+    );
+    expect(output.stdout).toMatch(/^api\s+prod\s+succeeded\s/m);
   });
 });
