@@ -1,11 +1,20 @@
 /**
- * How the function is bundled, in one place: NodejsFunction uses it for the deployed asset, and
- * tests and benchmarks build the very same bundle with esbuild directly.
+ * How the functions are bundled, in one place: NodejsFunction uses it for the deployed assets,
+ * and tests and benchmarks build the very same bundle with esbuild directly.
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 
 /** Node.js major of the Lambda runtime (see FUNCTION_RUNTIME). */
 export const NODE_TARGET = 'node24';
+
+/** The newest Node.js runtime Lambda offers (nodejs20.x is deprecated there). */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** The repository root: entries, the lock file and esbuild's working directory. */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Lets CommonJS dependencies inside the ES module bundle call require(). */
 export const REQUIRE_BANNER =
@@ -35,3 +44,19 @@ export const ESBUILD_OPTIONS = {
   banner: { js: REQUIRE_BANNER },
   logLevel: 'warning',
 } as const;
+
+/**
+ * The NodejsFunction props every function of the redeployer shares: the handler exported by
+ * `entry` (relative to the repository root), bundled as above, on the same runtime, on arm64.
+ */
+export function functionCode(entry: string) {
+  return {
+    entry: join(PROJECT_ROOT, entry),
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    runtime: FUNCTION_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    bundling: BUNDLING,
+  } satisfies nodejs.NodejsFunctionProps;
+}

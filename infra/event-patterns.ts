@@ -1,6 +1,7 @@
 /**
  * The EventBridge patterns of the redeployer's rules, as plain data so tests can run events
- * through them. Name-prefix filters live here, so unrelated changes never invoke the function.
+ * through them. Name-prefix filters live here, so unrelated changes never invoke the function;
+ * so does the cluster filter of the ECS deployment events that wake the rollout engine.
  *
  * Operators used: exact values, `prefix`, `wildcard`, `anything-but`, `exists`, `$or`
  * (EventBridge user guide, eb-create-pattern-operators).
@@ -118,6 +119,30 @@ export function secretCloudTrailPattern(prefixes: readonly string[] = []): Patte
       errorCode: [{ exists: false }],
       $or: alternatives,
     },
+  };
+}
+
+/** The ECS deployment events that end a deployment, and so may end a rollout's wait. */
+export const DEPLOYMENT_END_EVENTS = [
+  'SERVICE_DEPLOYMENT_COMPLETED',
+  'SERVICE_DEPLOYMENT_FAILED',
+] as const;
+
+/**
+ * `ECS Deployment State Change` (source `aws.ecs`) when a deployment ended: COMPLETED, or FAILED
+ * (sent only for services with the deployment circuit breaker on). They wake the rollout engines
+ * watching the service, which then look at it; `SERVICE_DEPLOYMENT_IN_PROGRESS` changes nothing
+ * they wait for. `servicePrefixes` (service ARNs up to the cluster, `…:service/<cluster>/`) keep
+ * the deployments of other clusters out; the event's `resources` holds the service ARN.
+ */
+export function deploymentStateChangePattern(servicePrefixes: readonly string[] = []): Pattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Deployment State Change'],
+    ...(servicePrefixes.length > 0 && {
+      resources: servicePrefixes.map((prefix) => ({ prefix })),
+    }),
+    detail: { eventName: [...DEPLOYMENT_END_EVENTS] },
   };
 }
 

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import {
   DEFAULT_FLAP_GUARD,
   type FlapGuardOptions,
+  type RolloutOptions,
   SecretRedeployer,
   type SecretRedeployerProps,
   type SweepOptions,
@@ -33,6 +34,9 @@ export const CONTEXT = {
   notificationTopicArn: 'redeployer:notificationTopicArn',
   sourceAccounts: 'redeployer:sourceAccounts',
   sourceRegions: 'redeployer:sourceRegions',
+  rollouts: 'redeployer:rollouts',
+  stuckAfterMinutes: 'redeployer:stuckAfterMinutes',
+  rolloutPollSeconds: 'redeployer:rolloutPollSeconds',
 } as const;
 
 /** A context value given as a JSON list (cdk.json) or a comma-separated string (`-c`). */
@@ -159,6 +163,18 @@ export class RedeployerStack extends Stack {
         ? sweepMinutes
         : { interval: Duration.minutes(sweepMinutes) };
 
+    // Rollouts are on unless turned off; their settings are ignored when they are off (cdk.json
+    // ships them, and `-c redeployer:rollouts=false` alone must be enough).
+    const rolloutsOn = read(bool, CONTEXT.rollouts) ?? true;
+    const stuckAfterMinutes = read(integer, CONTEXT.stuckAfterMinutes);
+    const rolloutPollSeconds = read(integer, CONTEXT.rolloutPollSeconds);
+    const rollouts: RolloutOptions | false = rolloutsOn && {
+      ...(stuckAfterMinutes !== undefined && { stuckAfter: Duration.minutes(stuckAfterMinutes) }),
+      ...(rolloutPollSeconds !== undefined && {
+        pollInterval: Duration.seconds(rolloutPollSeconds),
+      }),
+    };
+
     const props2: SecretRedeployerProps = {
       clusters,
       secretNamePrefixes: read(stringList, CONTEXT.secretNamePrefixes),
@@ -178,6 +194,7 @@ export class RedeployerStack extends Stack {
       sourceAccounts: read(stringList, CONTEXT.sourceAccounts),
       sourceRegions: read(stringList, CONTEXT.sourceRegions),
       ...(notificationTopic && { notificationTopic }),
+      rollouts,
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);
 
@@ -194,5 +211,17 @@ export class RedeployerStack extends Stack {
       value: this.redeployer.changeQueue.queueUrl,
       description: 'Change events waiting for the settle window or a brake',
     });
+    // Read by the operator CLI (`status`): what each change's rollout did, and who watches it.
+    const { rolloutTable, engine } = this.redeployer;
+    if (rolloutTable && engine) {
+      new CfnOutput(this, 'RolloutTableName', {
+        value: rolloutTable.tableName,
+        description: 'The rollouts: each change, its services, and how their deployments ended',
+      });
+      new CfnOutput(this, 'EngineFunctionName', {
+        value: engine.functionName,
+        description: 'The rollout engine (a durable function, one execution per rollout)',
+      });
+    }
   }
 }

@@ -54,13 +54,46 @@ export function grants(pattern: string, action: string): boolean {
 
 /** The statements of every IAM policy, with `Fn::Join`s of the partition resolved to strings. */
 export function statements(template: Template): Record<string, unknown>[] {
+  return flattenStatements(Object.values(template.findResources('AWS::IAM::Policy')));
+}
+
+/**
+ * The statements of the policies attached to one role (its default policy and any policy of its
+ * own), flattened as `statements` does. `roleId` is the role's logical id.
+ */
+export function roleStatements(template: Template, roleId: string): Record<string, unknown>[] {
+  return flattenStatements(
+    Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      ((policy.Properties as { Roles?: unknown[] }).Roles ?? []).some(
+        (role) => (role as { Ref?: string }).Ref === roleId,
+      ),
+    ),
+  );
+}
+
+/** Every action granted to one role, sorted and without repeats. */
+export function roleActions(template: Template, roleId: string): string[] {
+  const actions = roleStatements(template, roleId).flatMap((statement) =>
+    ([] as string[]).concat(statement.Action as string | string[]),
+  );
+  return [...new Set(actions)].sort();
+}
+
+function flattenStatements(
+  policies: readonly { Properties?: unknown }[],
+): Record<string, unknown>[] {
   const flatten = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(flatten);
     if (typeof value !== 'object' || value === null) return value;
     const object = value as Record<string, unknown>;
     const join = object['Fn::Join'] as [string, unknown[]] | undefined;
     if (join) {
-      return join[1].map((part) => (isPartition(part) ? 'aws' : flatten(part))).join(join[0]);
+      // Joined to a string when every part is one (the partition is `aws`); a join of other
+      // references (`Fn::GetAtt`…) stays a join.
+      const parts = join[1].map((part) => (isPartition(part) ? 'aws' : flatten(part)));
+      return parts.every((part) => typeof part === 'string')
+        ? parts.join(join[0])
+        : { 'Fn::Join': [join[0], parts] };
     }
     return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, flatten(v)]));
   };
@@ -68,7 +101,7 @@ export function statements(template: Template): Record<string, unknown>[] {
     typeof part === 'object' &&
     part !== null &&
     (part as { Ref?: string }).Ref === 'AWS::Partition';
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+  return policies.flatMap(
     (policy) =>
       flatten(
         (policy.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument

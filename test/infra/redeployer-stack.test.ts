@@ -16,9 +16,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 describe('RedeployerStack configuration from context', () => {
   it('builds the product with defaults from an empty context', () => {
     const template = stackTemplate();
-    template.resourceCountIs('AWS::Lambda::Function', 1);
-    // Three pattern rules and the hourly sweep.
-    template.resourceCountIs('AWS::Events::Rule', 4);
+    // The change handler and the rollout engine.
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    // Three pattern rules, the hourly sweep and the ECS deployment events.
+    template.resourceCountIs('AWS::Events::Rule', 5);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -38,8 +39,15 @@ describe('RedeployerStack configuration from context', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // The flap table and the rollout table.
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      DurableConfig: { ExecutionTimeout: 3600 + 1800 + 86400, RetentionPeriodInDays: 14 },
+      Environment: {
+        Variables: Match.objectLike({ STUCK_AFTER_SECONDS: '1800', ROLLOUT_POLL_SECONDS: '60' }),
+      },
+    });
   });
 
   it('ships cdk.json with the construct defaults', () => {
@@ -58,6 +66,9 @@ describe('RedeployerStack configuration from context', () => {
       [CONTEXT.sweepIntervalMinutes]: 60,
       [CONTEXT.optIn]: false,
       [CONTEXT.notificationTopicArn]: '',
+      [CONTEXT.rollouts]: true,
+      [CONTEXT.stuckAfterMinutes]: 30,
+      [CONTEXT.rolloutPollSeconds]: 60,
     });
     // Every key in cdk.json is one the stack reads, and it builds what no context builds.
     const known: string[] = Object.values(CONTEXT);
@@ -111,17 +122,88 @@ describe('RedeployerStack configuration from context', () => {
       [CONTEXT.flapGuardPeriodMinutes]: off,
       [CONTEXT.sweepIntervalMinutes]: off,
     });
-    template.resourceCountIs('AWS::DynamoDB::Table', 0);
-    template.resourceCountIs('AWS::Events::Rule', 3);
-    template.resourceCountIs('AWS::Lambda::Permission', 0);
+    // The rollout table only; the change rules and the ECS deployment events, which alone may
+    // invoke the function directly.
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::Events::Rule', 4);
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ FLAP_TABLE_NAME: '' }) },
     });
   });
 
+  it.each([false, 'false'])(
+    'turns rollouts off with %j: no table, no engine, no ECS rule',
+    (off) => {
+      const template = stackTemplate({ [CONTEXT.rollouts]: off });
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.resourceCountIs('AWS::Lambda::Alias', 0);
+      // The flap table only; the change rules and the sweep.
+      template.resourceCountIs('AWS::DynamoDB::Table', 1);
+      template.resourceCountIs('AWS::Events::Rule', 4);
+      const outputs = Object.keys(template.findOutputs('*'));
+      expect(outputs).not.toContain('RolloutTableName');
+      expect(outputs).not.toContain('EngineFunctionName');
+      // The rollout settings shipped in cdk.json are ignored, not rejected.
+      const withSettings = stackTemplate({
+        [CONTEXT.rollouts]: off,
+        [CONTEXT.stuckAfterMinutes]: 30,
+        [CONTEXT.rolloutPollSeconds]: 60,
+      });
+      expect(withSettings.toJSON()).toEqual(template.toJSON());
+    },
+  );
+
+  it('reads the rollout settings from context, as -c strings too', () => {
+    const template = stackTemplate({
+      [CONTEXT.rollouts]: 'true',
+      [CONTEXT.stuckAfterMinutes]: '45',
+      [CONTEXT.rolloutPollSeconds]: '30',
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      DurableConfig: { ExecutionTimeout: 3600 + 2700 + 86400 },
+      Environment: {
+        Variables: Match.objectLike({ STUCK_AFTER_SECONDS: '2700', ROLLOUT_POLL_SECONDS: '30' }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CHANGE_QUEUE_URL: Match.anyValue(),
+          STUCK_AFTER_SECONDS: '2700',
+          ROLLOUT_POLL_SECONDS: '30',
+        }),
+      },
+    });
+  });
+
+  it('rejects rollouts off with the flap guard on and the sweep off', () => {
+    expect(() =>
+      stackTemplate({ [CONTEXT.rollouts]: false, [CONTEXT.sweepIntervalMinutes]: 0 }),
+    ).toThrow(/rollouts: false with the flap guard on needs the sweep/);
+    // Either one off is fine.
+    expect(() =>
+      stackTemplate({
+        [CONTEXT.rollouts]: false,
+        [CONTEXT.sweepIntervalMinutes]: 0,
+        [CONTEXT.flapGuardPeriodMinutes]: 0,
+      }),
+    ).not.toThrow();
+  });
+
   it('outputs the change queue URL', () => {
     stackTemplate().hasOutput('ChangeQueueUrl', {
       Value: { Ref: Match.stringLikeRegexp('^RedeployerChangeQueue') },
+    });
+  });
+
+  it('outputs the rollout table and the engine function names, for the CLI', () => {
+    const template = stackTemplate();
+    template.hasOutput('RolloutTableName', {
+      Value: { Ref: Match.stringLikeRegexp('^RedeployerRolloutsTable') },
+    });
+    template.hasOutput('EngineFunctionName', {
+      Value: { Ref: Match.stringLikeRegexp('^RedeployerRolloutsFunction') },
     });
   });
 
@@ -137,7 +219,7 @@ describe('RedeployerStack configuration from context', () => {
         'redeployer:enableCloudTrailRule': true,
         'redeployer:concurrency': '4',
       });
-      template.resourceCountIs('AWS::Events::Rule', 5);
+      template.resourceCountIs('AWS::Events::Rule', 6);
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
@@ -193,6 +275,12 @@ describe('RedeployerStack configuration from context', () => {
       /notificationTopicArn must be an SNS topic ARN/,
     ],
     [CONTEXT.alarmTopicArn, 42, /alarmTopicArn must be an SNS topic ARN/],
+    [CONTEXT.rollouts, 'sometimes', /rollouts must be true or false/],
+    [CONTEXT.stuckAfterMinutes, 'half an hour', /stuckAfterMinutes must be a whole number/],
+    [CONTEXT.stuckAfterMinutes, 0, /rollouts.stuckAfter must be from 1 minute to 7 days/],
+    [CONTEXT.stuckAfterMinutes, 7 * 24 * 60 + 1, /rollouts.stuckAfter must be from 1 minute/],
+    [CONTEXT.rolloutPollSeconds, 4, /rollouts.pollInterval must be from 5 seconds to 1 hour/],
+    [CONTEXT.rolloutPollSeconds, '1.5', /rolloutPollSeconds must be a whole number/],
   ])('rejects an invalid %s', (key, value, message) => {
     expect(() => stackTemplate({ [key]: value })).toThrow(message);
   });
@@ -224,12 +312,15 @@ describe('cdk-nag AwsSolutions checks', () => {
         [CONTEXT.sweepIntervalMinutes]: 5,
         [CONTEXT.optIn]: true,
         [CONTEXT.notificationTopicArn]: 'arn:aws:sns:us-east-1:123456789012:redeploys',
+        [CONTEXT.stuckAfterMinutes]: 10,
+        [CONTEXT.rolloutPollSeconds]: 15,
       },
     ],
     [
       'the flap guard and the sweep off',
       { [CONTEXT.flapGuardPeriodMinutes]: false, [CONTEXT.sweepIntervalMinutes]: 0 },
     ],
+    ['rollouts off', { [CONTEXT.rollouts]: false }],
   ])('find nothing unacknowledged with %s', (_name, context) => {
     const { violations, error } = nagFindings(
       (app) => new RedeployerStack(app, 'SecretRedeployer'),
@@ -263,17 +354,23 @@ describe('cdk-nag AwsSolutions checks', () => {
 });
 
 describe('bundling', () => {
-  it('bundles the handler offline with the local esbuild into one ES module', () => {
+  it('bundles each handler (the change handler, the rollout engine) offline with the local esbuild into one ES module', () => {
     const app = newApp({}, true);
     new RedeployerStack(app, 'SecretRedeployer');
     const assembly = app.synth();
     const assets = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
-    expect(assets).toHaveLength(1);
-    const bundle = join(assembly.directory, assets[0] ?? '', 'index.mjs');
-    expect(existsSync(bundle)).toBe(true);
-    const code = readFileSync(bundle, 'utf8');
-    expect(code).toMatch(/export\s*\{[^}]*handler/);
-    // The SDK is bundled in, not left to the runtime's copy.
-    expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    expect(assets).toHaveLength(2);
+    const codes = assets.map((asset) => {
+      const bundle = join(assembly.directory, asset, 'index.mjs');
+      expect(existsSync(bundle)).toBe(true);
+      return readFileSync(bundle, 'utf8');
+    });
+    for (const code of codes) {
+      expect(code).toMatch(/export\s*\{[^}]*handler/);
+      // The SDK is bundled in, not left to the runtime's copy.
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+    }
+    // One of them is the engine (functions/rollout/handler.ts logs under its own name).
+    expect(codes.filter((code) => code.includes('ecs-secret-redeployer-rollout'))).toHaveLength(1);
   });
 });

@@ -2,9 +2,10 @@
  * SecretRedeployer at scale: the change queue (settle window), brakes, flap guard, missed-event
  * sweep, opt-in/out, notifications, metrics, alarms and dashboard.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
@@ -16,10 +17,22 @@ import {
   SecretRedeployer,
   type SecretRedeployerProps,
 } from '../../infra/secret-redeployer.js';
-import { VALUE_READING_ACTIONS, grantedActions, grants, statements } from './iam.js';
+import {
+  VALUE_READING_ACTIONS,
+  grantedActions,
+  grants,
+  roleStatements,
+  statements,
+} from './iam.js';
 import { constructTemplate, nagFindings, newApp } from './synth.js';
 
 type Resource = { Properties: Record<string, unknown> };
+
+/** The logical id of a role of the template (fails the test for a missing role). */
+function logicalIdOf(stack: Stack, role: iam.IRole | undefined): string {
+  expect(role).toBeDefined();
+  return stack.getLogicalId((role as iam.Role).node.defaultChild as CfnElement);
+}
 
 /** The only resource of `type` in the template. */
 function only(template: Template, type: string): Resource {
@@ -39,10 +52,22 @@ function changeQueue(template: Template): Record<string, unknown> {
   return (queues[0] as Resource).Properties;
 }
 
-/** The function's environment variables. */
+/** The environment variables of the function (the change handler: the one with the queue). */
 function environment(template: Template): Record<string, unknown> {
-  const fn = only(template, 'AWS::Lambda::Function');
-  return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  const functions = (Object.values(template.findResources('AWS::Lambda::Function')) as Resource[])
+    .map((fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables)
+    .filter((variables) => 'CHANGE_QUEUE_URL' in variables);
+  expect(functions).toHaveLength(1);
+  return functions[0] as Record<string, unknown>;
+}
+
+/** The flap table's resource (keyed by service ARN). */
+function flapTables(template: Template): Resource[] {
+  return Object.values(
+    template.findResources('AWS::DynamoDB::Table', {
+      Properties: { KeySchema: [{ AttributeName: 'serviceArn', KeyType: 'HASH' }] },
+    }),
+  ) as Resource[];
 }
 
 /** A stack holding a topic and a redeployer built with `props(topic)`. */
@@ -167,7 +192,9 @@ describe('brakes', () => {
 describe('flap guard', () => {
   it('keeps its counts in an on-demand, encrypted table with point-in-time recovery and a TTL', () => {
     const { template } = constructTemplate();
-    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    // The flap table, and the rollout table (rollout-engine.test.ts).
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    expect(flapTables(template)).toHaveLength(1);
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: {
         KeySchema: [{ AttributeName: 'serviceArn', KeyType: 'HASH' }],
@@ -181,18 +208,28 @@ describe('flap guard', () => {
     });
   });
 
-  it('grants exactly GetItem, PutItem and UpdateItem on the table', () => {
+  it('grants exactly GetItem, PutItem and UpdateItem on the table, to the function and the engine', () => {
     const { template, stack, redeployer } = constructTemplate();
     const table = redeployer.flapTable;
     expect(table).toBeDefined();
-    expect(statements(template)).toContainEqual({
+    const flapGuardState = {
       Sid: 'FlapGuardState',
       Effect: 'Allow',
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: stack.resolve(table?.tableArn) as unknown,
-    });
+    };
+    const onTable = statements(template).filter((statement) =>
+      JSON.stringify(statement.Resource).includes(JSON.stringify(flapGuardState.Resource)),
+    );
+    expect(onTable).toEqual([flapGuardState, flapGuardState]);
+    for (const role of [redeployer.function.role, redeployer.engine?.role]) {
+      expect(roleStatements(template, logicalIdOf(stack, role))).toContainEqual(flapGuardState);
+    }
+  });
+
+  it('grants no DynamoDB action outside the flap table with rollouts off', () => {
     expect(
-      grantedActions(template)
+      grantedActions(constructTemplate({ rollouts: false }).template)
         .filter((action) => action.startsWith('dynamodb:'))
         .sort(),
     ).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
@@ -217,12 +254,20 @@ describe('flap guard', () => {
     });
   });
 
-  it('creates no table and grants no DynamoDB access when off', () => {
-    const { template, redeployer } = constructTemplate({ flapGuard: false });
+  it('creates no table and grants no DynamoDB access when off (and rollouts off)', () => {
+    const { template, redeployer } = constructTemplate({ flapGuard: false, rollouts: false });
     expect(redeployer.flapTable).toBeUndefined();
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
     expect(environment(template).FLAP_TABLE_NAME).toBe('');
     expect(grantedActions(template).filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it('creates no flap table and grants no access to one when off with rollouts on', () => {
+    const { template, redeployer } = constructTemplate({ flapGuard: false });
+    expect(redeployer.flapTable).toBeUndefined();
+    expect(flapTables(template)).toEqual([]);
+    expect(environment(template).FLAP_TABLE_NAME).toBe('');
+    expect(statements(template).map((statement) => statement.Sid)).not.toContain('FlapGuardState');
   });
 });
 
@@ -285,13 +330,26 @@ describe('missed-event sweep', () => {
     );
   });
 
-  it('creates no schedule and grants no sweep permissions when off', () => {
-    const { template, redeployer } = constructTemplate({ sweep: false });
+  it('creates no schedule and grants no sweep permissions when off (rollouts and flap guard off)', () => {
+    const { template, redeployer } = constructTemplate({
+      sweep: false,
+      rollouts: false,
+      flapGuard: false,
+    });
     expect(redeployer.sweepRule).toBeUndefined();
     expect(sweepRules(template)).toEqual([]);
     const actions = grantedActions(template);
     expect(actions).not.toContain('secretsmanager:ListSecretVersionIds');
     expect(actions).not.toContain('ssm:DescribeParameters');
+  });
+
+  it('keeps DescribeParameters when off with rollouts on: a rollout reads the version it is for', () => {
+    const { template, redeployer } = constructTemplate({ sweep: false });
+    expect(redeployer.sweepRule).toBeUndefined();
+    expect(sweepRules(template)).toEqual([]);
+    const actions = grantedActions(template);
+    expect(actions).not.toContain('secretsmanager:ListSecretVersionIds');
+    expect(actions).toContain('ssm:DescribeParameters');
   });
 });
 
@@ -307,7 +365,8 @@ describe('opt-in and opt-out by tag', () => {
   });
 
   it('lets the function read service tags on the services it may describe', () => {
-    const statement = statements(constructTemplate().template).find(
+    const { template, stack, redeployer } = constructTemplate();
+    const statement = roleStatements(template, logicalIdOf(stack, redeployer.function.role)).find(
       (s) => s.Sid === 'DescribeAndRedeployServices',
     );
     expect(statement?.Action).toEqual([
@@ -325,16 +384,22 @@ describe('notifications', () => {
     expect(grantedActions(template).filter((action) => action.startsWith('sns:'))).toEqual([]);
   });
 
-  it('passes the topic to the function and grants only sns:Publish on it', () => {
-    const { template, stack, topic } = withTopic((notificationTopic) => ({ notificationTopic }));
+  it('passes the topic to the function and the engine and grants each only sns:Publish on it', () => {
+    const { template, stack, topic, redeployer } = withTopic((notificationTopic) => ({
+      notificationTopic,
+    }));
     expect(environment(template).NOTIFICATION_TOPIC_ARN).toEqual(stack.resolve(topic.topicArn));
-    expect(statements(template)).toContainEqual({
+    const publish = {
       Sid: 'PublishNotifications',
       Effect: 'Allow',
       Action: 'sns:Publish',
       Resource: stack.resolve(topic.topicArn) as unknown,
-    });
+    };
+    for (const role of [redeployer.function.role, redeployer.engine?.role]) {
+      expect(roleStatements(template, logicalIdOf(stack, role))).toContainEqual(publish);
+    }
     expect(grantedActions(template).filter((action) => action.startsWith('sns:'))).toEqual([
+      'sns:Publish',
       'sns:Publish',
     ]);
   });
@@ -454,17 +519,39 @@ describe('alarms', () => {
     });
   });
 
-  it('exposes all four alarms and sends each to the alarm topic', () => {
+  it('alarms when a service needs a person (CODE_DEPLOY or EXTERNAL controller)', () => {
+    constructTemplate({ rollouts: false }).template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      {
+        Namespace: 'EcsSecretRedeployer',
+        MetricName: 'ServicesNeedingAction',
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    );
+  });
+
+  it('exposes all nine alarms and sends each to the alarm topic', () => {
     const { template, redeployer, stack, topic } = withTopic((alarmTopic) => ({ alarmTopic }));
     const alarms = [
       redeployer.errorsAlarm,
       redeployer.deadLetterAlarm,
       redeployer.failuresAlarm,
       redeployer.brakingAlarm,
+      redeployer.needsActionAlarm,
+      redeployer.deploymentProblemsAlarm,
+      redeployer.unwatchedRolloutsAlarm,
+      redeployer.engineErrorsAlarm,
+      redeployer.sweepErrorsAlarm,
     ];
-    expect(new Set(alarms).size).toBe(4);
+    expect(alarms).not.toContain(undefined);
+    expect(new Set(alarms).size).toBe(9);
     const resources = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-    expect(resources).toHaveLength(4);
+    expect(resources).toHaveLength(9);
     for (const alarm of resources) {
       expect(alarm.Properties.AlarmActions).toEqual([stack.resolve(topic.topicArn)]);
     }

@@ -18,6 +18,7 @@ describe('SecretRedeployer function', () => {
   it('runs on the newest Node.js runtime, arm64, bundled as an ES module handler', () => {
     const { template } = constructTemplate();
     template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Forces new deployments'),
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
@@ -97,11 +98,12 @@ describe('SecretRedeployer function', () => {
 });
 
 describe('SecretRedeployer rules', () => {
-  it('creates the native rules, each with the expected pattern, and the sweep schedule', () => {
+  it('creates the native rules, each with the expected pattern, the sweep schedule and the deployment event rule', () => {
     const { template, redeployer } = constructTemplate();
     expect(redeployer.rules).toHaveLength(3);
-    // The three pattern rules and the missed-event sweep's schedule.
-    template.resourceCountIs('AWS::Events::Rule', 4);
+    // The three change rules, the missed-event sweep's schedule and (rollouts on) the rule for
+    // ECS deployment events.
+    template.resourceCountIs('AWS::Events::Rule', 5);
     for (const pattern of [
       parameterChangePattern(),
       parameterExpirationPattern(),
@@ -114,7 +116,7 @@ describe('SecretRedeployer rules', () => {
   it('adds the CloudTrail rule only when asked', () => {
     const { template, redeployer } = constructTemplate({ enableCloudTrailRule: true });
     expect(redeployer.rules).toHaveLength(4);
-    template.resourceCountIs('AWS::Events::Rule', 5);
+    template.resourceCountIs('AWS::Events::Rule', 6);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: secretCloudTrailPattern(),
     });
@@ -152,12 +154,20 @@ describe('SecretRedeployer rules', () => {
   });
 
   it('sends every change to the change queue, with a retry policy, a maximum event age and the dead-letter queue', () => {
-    const { template } = constructTemplate({ enableCloudTrailRule: true });
-    const rules = template.findResources('AWS::Events::Rule', {
-      Properties: { EventPattern: Match.anyValue() },
-    });
-    expect(Object.keys(rules)).toHaveLength(4);
-    for (const rule of Object.values(rules)) {
+    const { template, stack, redeployer } = constructTemplate({ enableCloudTrailRule: true });
+    const changeRuleIds = new Set(
+      redeployer.rules.map((rule) => stack.getLogicalId(rule.node.defaultChild as CfnElement)),
+    );
+    const rules = Object.entries(
+      template.findResources('AWS::Events::Rule', {
+        Properties: { EventPattern: Match.anyValue() },
+      }),
+    );
+    // The four change rules, and the deployment event rule (to the function, tested below).
+    expect(rules).toHaveLength(5);
+    const changeRules = rules.filter(([id]) => changeRuleIds.has(id)).map(([, rule]) => rule);
+    expect(changeRules).toHaveLength(4);
+    for (const rule of changeRules) {
       const targets = (rule.Properties as { Targets: Record<string, unknown>[] }).Targets;
       expect(targets).toHaveLength(1);
       expect(targets[0]).toMatchObject({
@@ -170,21 +180,44 @@ describe('SecretRedeployer rules', () => {
     }
   });
 
-  it('lets only EventBridge invoke the function, and only from the sweep schedule', () => {
-    const { template } = constructTemplate({ enableCloudTrailRule: true });
-    const permissions = template.findResources('AWS::Lambda::Permission');
-    expect(Object.keys(permissions)).toHaveLength(1);
-    for (const permission of Object.values(permissions)) {
+  it('lets only EventBridge invoke the function, and only from the sweep schedule and the deployment event rule', () => {
+    const { template, stack, redeployer } = constructTemplate({ enableCloudTrailRule: true });
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions).toHaveLength(2);
+    for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
+        FunctionName: stack.resolve(redeployer.function.functionArn) as unknown,
         Principal: 'events.amazonaws.com',
-        SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerSweepRule/), 'Arn'] },
       });
     }
+    expect(
+      permissions.map((permission) => (permission.Properties as { SourceArn: unknown }).SourceArn),
+    ).toEqual(
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerSweepRule/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerDeploymentEventRule/), 'Arn'] },
+      ]),
+    );
   });
 
-  it('lets nothing invoke the function directly when the sweep is off', () => {
+  it('lets only the deployment event rule invoke the function directly when the sweep is off', () => {
     const { template } = constructTemplate({ enableCloudTrailRule: true, sweep: false });
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      SourceArn: {
+        'Fn::GetAtt': [Match.stringLikeRegexp('^RedeployerDeploymentEventRule'), 'Arn'],
+      },
+    });
+  });
+
+  it('lets nothing invoke the function directly with the sweep and rollouts off', () => {
+    const { template } = constructTemplate({
+      enableCloudTrailRule: true,
+      sweep: false,
+      rollouts: false,
+      flapGuard: false,
+    });
     template.resourceCountIs('AWS::Lambda::Permission', 0);
   });
 
@@ -264,8 +297,9 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
 
   it('alarms on function errors and on dead-lettered events', () => {
     const { template } = constructTemplate();
-    // With the failed-deployment and braking alarms (see secret-redeployer-scale.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // With the failed-deployment, braking and needs-action alarms, and the rollout alarms (see
+    // secret-redeployer-scale.test.ts and rollout-engine.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
@@ -286,7 +320,7 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
     const alarmTopic = new sns.Topic(stack, 'Topic');
     new SecretRedeployer(stack, 'R', { alarmTopic });
     const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
-    expect(Object.values(alarms)).toHaveLength(4);
+    expect(Object.values(alarms)).toHaveLength(9);
     for (const alarm of Object.values(alarms)) {
       expect((alarm.Properties as { AlarmActions: unknown[] }).AlarmActions).toEqual([
         // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
@@ -308,7 +342,7 @@ describe('SecretRedeployer permissions', () => {
   });
 
   it('grants exactly the metadata reads, ECS reads, UpdateService and queue and table access it uses', () => {
-    const actions = grantedActions(constructTemplate().template);
+    const actions = grantedActions(constructTemplate({ rollouts: false }).template);
     expect([...new Set(actions)].sort()).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -333,8 +367,10 @@ describe('SecretRedeployer permissions', () => {
     ]);
   });
 
-  it('grants only the event-path essentials with the flap guard and the sweep off', () => {
-    const actions = grantedActions(constructTemplate({ flapGuard: false, sweep: false }).template);
+  it('grants only the event-path essentials with the flap guard, the sweep and rollouts off', () => {
+    const actions = grantedActions(
+      constructTemplate({ flapGuard: false, sweep: false, rollouts: false }).template,
+    );
     expect([...new Set(actions)].sort()).toEqual([
       'ecs:DescribeServices',
       'ecs:DescribeTaskDefinition',

@@ -25,11 +25,14 @@ const PARAMETER_CHANGE = 'ParameterChangeRule';
 const PARAMETER_EXPIRATION = 'ParameterExpirationRule';
 const SECRET_LABEL = 'SecretLabelUpdatedRule';
 const SECRET_CLOUDTRAIL = 'SecretCloudTrailRule';
+/** ECS deployment ends, to the function (rollouts on, the default). */
+const DEPLOYMENT_EVENT = 'DeploymentEventRule';
 type RuleId =
   | typeof PARAMETER_CHANGE
   | typeof PARAMETER_EXPIRATION
   | typeof SECRET_LABEL
-  | typeof SECRET_CLOUDTRAIL;
+  | typeof SECRET_CLOUDTRAIL
+  | typeof DEPLOYMENT_EVENT;
 
 interface DeployedRule {
   /** The construct id of the rule. */
@@ -51,7 +54,11 @@ function deployedRules(props: SecretRedeployerProps): readonly DeployedRule[] {
       >,
     ).filter(([, resource]) => resource.Properties?.EventPattern !== undefined),
   );
-  const rules = redeployer.rules.map((rule): DeployedRule => {
+  const listed = [
+    ...redeployer.rules,
+    ...(redeployer.deploymentEventRule ? [redeployer.deploymentEventRule] : []),
+  ];
+  const rules = listed.map((rule): DeployedRule => {
     const cfnRule = rule.node.defaultChild;
     if (!(cfnRule instanceof events.CfnRule)) {
       throw new Error(`rule ${rule.node.id} has no AWS::Events::Rule resource`);
@@ -128,6 +135,10 @@ const F = {
   putSecretValue: `${SM}eventbridge-PutSecretValue.external-secrets-reloader-2024.json`,
   deleteSecret: `${SM}cloudtrail-record-DeleteSecret.awsdocs-2022.wrapped-in-eventbridge.json`,
   rotationFailed: `${SM}cloudtrail-record-RotationFailed.awsdocs-2023.wrapped-in-eventbridge.json`,
+  deploymentInProgress: 'ecs/deployment-state-change-in-progress.awsdocs.json',
+  deploymentRollingBack: 'ecs/deployment-state-change-in-progress-rollback.awsdocs.json',
+  deploymentCompleted: 'ecs/deployment-state-change-completed.awsdocs.json',
+  deploymentFailed: 'ecs/deployment-state-change-failed.awsdocs.json',
   // Built from the API and user-guide references where no public sample was found.
   parameterLabel: 'ssm/parameter-store-change-label-parameter-version.from-api-reference.json',
   parameterExpiration: 'ssm/parameter-store-policy-action-expiration.from-api-reference.json',
@@ -231,11 +242,20 @@ function expectRules(rules: readonly DeployedRule[], { event, expected }: Case):
 // ---------------------------------------------------------------------------------------------
 
 describe('the deployed rules', () => {
-  it.each(CONFIGURATIONS)('are the four rules of the construct (%s)', (_name, rules) => {
-    expect(rules.map((rule) => rule.id).sort()).toEqual(
-      sorted([PARAMETER_CHANGE, PARAMETER_EXPIRATION, SECRET_CLOUDTRAIL, SECRET_LABEL]),
-    );
-  });
+  it.each(CONFIGURATIONS)(
+    'are the four change rules and the deployment event rule of the construct (%s)',
+    (_name, rules) => {
+      expect(rules.map((rule) => rule.id).sort()).toEqual(
+        sorted([
+          PARAMETER_CHANGE,
+          PARAMETER_EXPIRATION,
+          SECRET_CLOUDTRAIL,
+          SECRET_LABEL,
+          DEPLOYMENT_EVENT,
+        ]),
+      );
+    },
+  );
 
   it('use the wildcard operator for the secret ARNs when names are filtered', () => {
     const cloudTrail = PROD_ONLY.find((rule) => rule.id === SECRET_CLOUDTRAIL);
@@ -305,6 +325,31 @@ describe('real sample events match exactly their rule', () => {
     },
     { file: F.updateSecretValue, everything: [SECRET_CLOUDTRAIL], prodOnly: [SECRET_CLOUDTRAIL] },
     { file: F.updateVersionStage, everything: [SECRET_CLOUDTRAIL], prodOnly: [SECRET_CLOUDTRAIL] },
+    // The name prefixes filter changes, never the deployments of the watched clusters.
+    {
+      file: F.deploymentCompleted,
+      everything: [DEPLOYMENT_EVENT],
+      prodOnly: [DEPLOYMENT_EVENT],
+      why: 'a deployment ended: the rollouts watching the service look at once',
+    },
+    {
+      file: F.deploymentFailed,
+      everything: [DEPLOYMENT_EVENT],
+      prodOnly: [DEPLOYMENT_EVENT],
+      why: 'a deployment ended (circuit breaker): the rollouts watching the service look at once',
+    },
+    {
+      file: F.deploymentInProgress,
+      everything: [],
+      prodOnly: [],
+      why: 'a deployment started: nothing a rollout waits for',
+    },
+    {
+      file: F.deploymentRollingBack,
+      everything: [],
+      prodOnly: [],
+      why: 'the rollback starts; its end (COMPLETED) is what the rollout waits for',
+    },
   ];
 
   // The raw CloudTrail records of the Secrets Manager user guide are an EventBridge `detail`,
@@ -329,14 +374,22 @@ describe('real sample events match exactly their rule', () => {
     },
   );
 
-  it('covers every event in test/events/ssm and test/events/secretsmanager', () => {
+  it('covers every event in test/events/ssm, test/events/secretsmanager and the ECS deployment events', () => {
     const listed = new Set<string>([
       ...samples.map((s) => s.file),
       ...RAW_RECORDS.map((r) => r.raw),
     ]);
-    for (const source of ['ssm', 'secretsmanager']) {
+    // test/events/ecs also holds task definitions and API answers, which are no events.
+    const events: Record<string, (name: string) => boolean> = {
+      ssm: () => true,
+      secretsmanager: () => true,
+      ecs: (name) => name.startsWith('deployment-state-change-'),
+    };
+    for (const [source, isEvent] of Object.entries(events)) {
       const dir = fileURLToPath(new URL(`../events/${source}/`, import.meta.url));
-      for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
+      for (const file of readdirSync(dir).filter(
+        (name) => name.endsWith('.json') && isEvent(name),
+      )) {
         expect(listed, `${source}/${file} has no expectation here`).toContain(`${source}/${file}`);
       }
     }
