@@ -144,15 +144,10 @@ export async function processEvent(event: unknown, deps: Dependencies): Promise<
  */
 export async function handleChange(change: Change, deps: Dependencies): Promise<ChangeReport> {
   if (!deps.rollouts || deps.config.dryRun) return applyChange(change, deps);
-  const rollout = await ChangeRollout.open(deps.rollouts, change);
-  if (rollout.ended) {
-    return new RedeployRun(deps).report(describeChange(change), {
-      id: rollout.rolloutId,
-      created: false,
-      ended: true,
-    });
-  }
-  return applyChange(change, deps, rollout);
+  // Opened while the fleet is walked: nothing waits for it until a service needs it.
+  const opening = ChangeRollout.open(deps.rollouts, change);
+  opening.catch(() => undefined); // awaited by applyChange, which reports the failure
+  return applyChange(change, deps, opening);
 }
 
 /**
@@ -216,13 +211,16 @@ export class RedeployRun {
   /** Forced redeploys rolling out in the watched clusters: seen by discovery, or started here. */
   private inProgress = 0;
 
+  /** The change's rollout: decisions are recorded in it, deployments go through it. */
+  private readonly rollout?: Promise<ChangeRollout>;
+
   constructor(
     private readonly deps: Dependencies,
-    /** The change's rollout: decisions are recorded in it, deployments go through it. */
-    private readonly rollout?: ChangeRollout,
+    rollout?: ChangeRollout | Promise<ChangeRollout>,
   ) {
     this.updates = createLimiter(deps.config.concurrency);
     this.recent = deps.recentDeployments ?? new RecentDeployments();
+    if (rollout !== undefined) this.rollout = Promise.resolve(rollout);
   }
 
   /** Every described service passes here first: it may be rolling out already. */
@@ -264,8 +262,9 @@ export class RedeployRun {
     const { config } = this.deps;
     try {
       if (this.handled.has(service.arn)) return; // one deployment per service per run
+      const rollout = await this.rollout;
+      if (rollout?.ended) return; // the change was handled in full before: nothing to do
       const decision = decide(service, change, { optIn: config.optIn });
-      const rollout = this.rollout;
       switch (decision.kind) {
         case 'skip':
           if (rollout && decision.code === 'already-deployed') {
@@ -310,11 +309,9 @@ export class RedeployRun {
         const reason = `${this.inProgress} forced redeploys rolling out (cap ${cap}): retried later`;
         this.braked.push({ service: service.arn, reason });
         const now = this.deps.now?.() ?? new Date();
-        await this.rollout?.hold(
-          service,
-          new Date(now.getTime() + config.brakeRetrySeconds * 1000),
-          reason,
-        );
+        await (
+          await this.rollout
+        )?.hold(service, new Date(now.getTime() + config.brakeRetrySeconds * 1000), reason);
         return;
       }
       this.inProgress += 1; // claimed synchronously: concurrent handlers see it
@@ -322,8 +319,8 @@ export class RedeployRun {
         this.redeployed.push(service.arn);
         return;
       }
-      if (this.rollout) {
-        const rollout = this.rollout;
+      const rollout = await this.rollout;
+      if (rollout) {
         if (!(await this.updates.run(() => this.viaRollout(rollout, service)))) {
           this.inProgress -= 1;
         }
@@ -488,8 +485,9 @@ export class RedeployRun {
 export async function applyChange(
   change: Change,
   deps: Dependencies,
-  rollout?: ChangeRollout,
+  opening?: ChangeRollout | Promise<ChangeRollout>,
 ): Promise<ChangeReport> {
+  const rollout = opening;
   const run = new RedeployRun(deps, rollout);
   await run.discover(async (service) => {
     try {
@@ -505,12 +503,20 @@ export async function applyChange(
     }
   });
   if (!rollout) return run.report(describeChange(change));
+  const ready = await rollout;
+  if (ready.ended) {
+    return new RedeployRun(deps).report(describeChange(change), {
+      id: ready.rolloutId,
+      created: false,
+      ended: true,
+    });
+  }
   // A failed discovery may have missed services: the change is retried (it joins the rollout)
   // before the rollout is closed as complete.
-  const handover = await rollout.handOver({ complete: run.failed.length === 0 });
+  const handover = await ready.handOver({ complete: run.failed.length === 0 });
   return run.report(describeChange(change), {
-    id: rollout.rolloutId,
-    created: rollout.created,
+    id: ready.rolloutId,
+    created: ready.created,
     ...handover,
   });
 }

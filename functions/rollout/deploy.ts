@@ -297,15 +297,17 @@ async function settle(
   };
   switch (sent.kind) {
     case 'applied': {
-      const confirmed = omit(intent, 'unconfirmed');
-      if (sent.deploymentId !== undefined) {
-        await deps.store.confirmClaim(service.arn, token, sent.deploymentId);
-      }
-      const record = await write({
-        ...confirmed,
+      const record: ServiceRecord = {
+        ...omit(intent, 'unconfirmed'),
         ...(sent.deploymentId !== undefined && { deploymentId: sent.deploymentId }),
         updatedAt: iso(now),
-      });
+      };
+      // Two items, no order between them: written at once.
+      await Promise.all([
+        sent.deploymentId !== undefined &&
+          deps.store.confirmClaim(service.arn, token, sent.deploymentId),
+        write(record),
+      ]);
       return { kind: 'started', record };
     }
     case 'gone': {

@@ -10,7 +10,7 @@ import type { SecretsManagerLike } from '../redeploy/secrets.js';
 import type { SsmLike } from '../redeploy/sweep.js';
 import { type DeployDependencies, type DeployOutcome, deployOnce, newRecord } from './deploy.js';
 import type { EngineControl } from './engine-client.js';
-import { changeVersion, rolloutIdOf } from './identity.js';
+import { changeVersion, executionName, rolloutIdOf } from './identity.js';
 import { type RolloutRecord, type ServiceState, isTerminal } from './model.js';
 
 export interface RolloutDependencies extends DeployDependencies {
@@ -72,6 +72,8 @@ export class ChangeRollout {
         changeTime: change.time.toISOString(),
         createdAt: now.toISOString(),
         status: 'OPEN',
+        // The execution the handler starts (handOver); recorded now to save a write then.
+        ...(deps.engine && { engine: { name: executionName(rolloutId, 1), attempt: 1 } }),
       },
       now,
     );
@@ -121,7 +123,11 @@ export class ChangeRollout {
 
   /** Deploys the service once for this change (see deploy.ts). */
   async deploy(service: ServiceSummary): Promise<DeployOutcome> {
-    const existing = await this.deps.store.service(this.rolloutId, service.arn);
+    // A rollout this invocation just created has no service records to read; an invocation
+    // racing it on the same service finds out through the claim (deploy.ts), never by this read.
+    const existing = this.created
+      ? undefined
+      : await this.deps.store.service(this.rolloutId, service.arn);
     return deployOnce(this.deps, this.ref, service, existing);
   }
 
@@ -145,7 +151,7 @@ export class ChangeRollout {
       const execution = await this.deps.engine.start(this.rolloutId, attempt);
       if (this.record.engine?.name !== execution || this.record.engine.error !== undefined) {
         await this.deps.store.updateRollout(this.rolloutId, {
-          engine: { name: execution, attempt, startedAt: this.deps.now().toISOString() },
+          engine: { name: execution, attempt },
         });
       }
       return { owed, execution };
