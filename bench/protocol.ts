@@ -5,7 +5,13 @@ import type { OperationCounts } from './aws-sim.js';
 
 export const RESULT_MARKER = '@@BENCH-RESULT@@';
 
-export type ScenarioName = 'large-cold' | 'large-warm' | 'baseline' | 'small-warm';
+export type ScenarioName =
+  | 'large-cold'
+  | 'large-warm'
+  /** large-warm with rollouts on: the bookkeeping's cost, side by side with large-warm. */
+  | 'large-warm-rollouts'
+  | 'baseline'
+  | 'small-warm';
 
 export interface ScenarioSpec {
   readonly name: ScenarioName;
@@ -52,6 +58,13 @@ export interface ScenarioResult {
   readonly simulatorMs: number;
   /** Per `service.Operation`, as the simulated AWS saw them. */
   readonly calls: Record<string, OperationCounts>;
+  /** large-warm-rollouts: the rollout bookkeeping's calls (DynamoDB, Lambda, SSM), by operation. */
+  readonly rolloutCalls?: Record<string, number>;
+  /**
+   * large-warm-rollouts: CPU the second simulated account (the rollout table's DynamoDB) spent in
+   * this process; a real table answers from elsewhere, so it is taken off the wall time.
+   */
+  readonly rolloutSimulatorMs?: number;
   /** small-warm: calls of each measured invocation. */
   readonly callsPerRun?: readonly Record<string, number>[];
   /**

@@ -29,6 +29,7 @@ type Part = ScenarioName | 'package';
 const ALL_PARTS: readonly Part[] = [
   'large-cold',
   'large-warm',
+  'large-warm-rollouts',
   'baseline',
   'small-warm',
   'package',
@@ -44,6 +45,8 @@ const TARGET = {
   smallVsCriticalPath: 1.1,
   /** The configured memory must leave this much headroom over the function's peak RSS. */
   memoryHeadroom: 1.5,
+  /** Rollout bookkeeping: at most 5 % more wall time than the same warm run without it. */
+  rolloutsVsOff: 1.05,
 } as const;
 
 function option(name: string): string | undefined {
@@ -345,6 +348,67 @@ function largeRows(
   return rows;
 }
 
+/** Rollouts on against off, warm, side by side; and the bookkeeping's own calls. */
+function rolloutRows(
+  on: readonly ScenarioResult[],
+  off: readonly ScenarioResult[],
+  verdicts: Verdicts,
+): Row[] {
+  const label = `Large, warm, rollouts on (${on.length} runs)`;
+  // The rollout table's simulator runs in the function's process; a real table does not.
+  const adjusted = on.map((r) => r.wallMs - (r.rolloutSimulatorMs ?? 0));
+  const onWall = median(adjusted);
+  const offWall = median(off.map((r) => r.wallMs));
+  const rows: Row[] = [
+    [
+      label,
+      'wall time, median (min–max), its table simulator CPU taken off; against rollouts off in the same run',
+      `${medianWithRange(adjusted, s)} (raw ${s(median(on.map((r) => r.wallMs)))})`,
+      '—',
+      '—',
+      off.length > 0 ? `off ${s(offWall)}` : '—',
+      off.length > 0 ? ratio(onWall, offWall) : '—',
+      `≤ ${TARGET.rolloutsVsOff}× off`,
+      off.length > 0 ? verdicts.judge(onWall <= TARGET.rolloutsVsOff * offWall) : '',
+    ],
+    [
+      label,
+      'redeployed / needs action / failed (expected)',
+      on.map(
+        (r) => `${r.outcome.redeployed} / ${r.outcome.needsAction} / ${r.outcome.failed}`,
+      )[0] ?? '—',
+      '—',
+      '—',
+      '—',
+      '—',
+      'exact, every run',
+      verdicts.judge(on.every((r) => r.correct)),
+    ],
+  ];
+  const first = on[0];
+  if (first?.rolloutCalls) {
+    const calls = Object.entries(first.rolloutCalls)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([operation, n]) => `${operation} ${n}`)
+      .join(', ');
+    const extraDescribe =
+      (first.calls['secretsmanager.DescribeSecret']?.ok ?? 0) -
+      (off[0]?.calls['secretsmanager.DescribeSecret']?.ok ?? 0);
+    rows.push([
+      label,
+      'rollout bookkeeping calls per change (besides ECS)',
+      `${calls}; secretsmanager.DescribeSecret +${extraDescribe}`,
+      '—',
+      '—',
+      '—',
+      '—',
+      '',
+      '',
+    ]);
+  }
+  return rows;
+}
+
 function packageRows(pkg: PackageResult, verdicts: Verdicts): Row[] {
   const judge = (ok: boolean): string => verdicts.judge(ok);
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -555,9 +619,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < coldRuns; i += 1)
         cold.push(await runScenario(scenarioBundle, 'large-cold'));
     }
-    if (parts.includes('large-warm')) {
-      for (let i = 0; i < warmRuns; i += 1)
-        warm.push(await runScenario(scenarioBundle, 'large-warm'));
+    // With rollouts on and off alternately, so both see the same machine noise.
+    const warmRollouts: ScenarioResult[] = [];
+    for (let i = 0; i < warmRuns; i += 1) {
+      if (parts.includes('large-warm')) warm.push(await runScenario(scenarioBundle, 'large-warm'));
+      if (parts.includes('large-warm-rollouts')) {
+        warmRollouts.push(await runScenario(scenarioBundle, 'large-warm-rollouts'));
+      }
     }
     const baseline = await baselinePromise;
 
@@ -592,6 +660,9 @@ async function main(): Promise<void> {
         : [];
       rows.push(...largeRows(label, warm, floor, baseline, memoryMb, verdicts, extra));
     }
+    if (warmRollouts.length > 0) {
+      rows.push(...rolloutRows(warmRollouts, warm, verdicts));
+    }
     if (baseline && !coldFirst && !warmFirst) {
       const floor = floorFor(baseline, baseline.account.taskDefinitionsInUse);
       rows.push(...largeRows('Baseline', [baseline], floor, undefined, memoryMb, verdicts, []));
@@ -622,7 +693,16 @@ async function main(): Promise<void> {
     process.stdout.write(markdown);
     await writeFile(markdownFile, markdown);
     const jsonFile = join(RESULTS, `${name}.json`);
-    const json = { machine: machineInfo, memoryMb, cold, warm, baseline, small, package: pkg };
+    const json = {
+      machine: machineInfo,
+      memoryMb,
+      cold,
+      warm,
+      warmRollouts,
+      baseline,
+      small,
+      package: pkg,
+    };
     await writeFile(
       jsonFile,
       await prettier.format(JSON.stringify(json), {

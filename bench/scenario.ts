@@ -13,7 +13,10 @@ import {
   ListServicesCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Scope } from '../functions/redeploy/arn.js';
 import type { Change } from '../functions/redeploy/change.js';
 import { loadConfig } from '../functions/redeploy/config.js';
@@ -22,11 +25,16 @@ import {
   type ChangeReport,
   type Dependencies,
   applyChange,
+  handleChange,
   processEvent,
 } from '../functions/redeploy/process.js';
 import { buildDependencies, newWarmState } from '../functions/redeploy/environment.js';
 import { ecsBuckets } from '../functions/redeploy/pacing.js';
 import { resolveSecretChange } from '../functions/redeploy/secrets.js';
+import { DEFAULT_ROLLOUT_SETTINGS } from '../functions/rollout/deploy.js';
+import { LambdaEngineControl } from '../functions/rollout/engine-client.js';
+import { RolloutStore } from '../functions/rollout/store.js';
+import { SimulatedAws } from '../test/sim/index.js';
 import {
   type BuiltAccount,
   largeAccount,
@@ -259,6 +267,8 @@ async function main(): Promise<void> {
   let controls: { sdkChainMs: number[]; timersMs: number[] } | undefined;
   /** The counters right after the measured run, when more calls follow it. */
   let snapshot: { calls: Record<string, OperationCounts>; sdk: typeof sdk } | undefined;
+  let rolloutCalls: Record<string, number> | undefined;
+  let rolloutSimulatorMs: number | undefined;
   switch (spec.name) {
     case 'large-cold': {
       const change = await changeAt(new Date(), secretsManager);
@@ -282,6 +292,63 @@ async function main(): Promise<void> {
       const change = await changeAt(new Date(), secretsManager);
       resetCounters();
       run = await measured(async () => outcomeOfReport(await applyChange(change, deps)));
+      break;
+    }
+    case 'large-warm-rollouts': {
+      // large-warm with rollouts on: the rollout table, the engine start and the DescribeSecret
+      // of the change's identity are answered by a second simulated account (test/sim) with the
+      // same latency; ECS and Secrets Manager stay the bench's own.
+      const state = new SimulatedAws({ clockMode: 'real', latencyMs });
+      state.createTable({
+        name: 'rollouts',
+        partitionKey: 'pk',
+        sortKey: 'sk',
+        ttlAttribute: 'expiresAt',
+        indexes: [{ name: 'ByTime', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+      });
+      const engineArn = `${state.addFunction('rollout-engine')}:live`;
+      const withRollouts = (base: Dependencies): Dependencies => ({
+        ...base,
+        rollouts: {
+          ecs: base.ecs,
+          ecsUpdate: base.ecs,
+          store: new RolloutStore(state.client(DynamoDBClient), 'rollouts'),
+          now: () => new Date(),
+          newToken: randomUUID,
+          settings: DEFAULT_ROLLOUT_SETTINGS,
+          secretsManager: base.secretsManager,
+          ssm: state.client(SSMClient),
+          home: HOME,
+          engine: new LambdaEngineControl(state.client(LambdaClient), engineArn),
+        },
+      });
+      sim.configure({ latencyMs: 0, throttling: false });
+      state.configure({ latencyMs: 0 });
+      await handleChange(await changeAt(new Date(), secretsManager), withRollouts(deps));
+      sim.configure({ latencyMs, throttling: true });
+      state.configure({ latencyMs });
+      sim.refillBuckets();
+      deps = withRollouts(
+        buildDependencies({ ecs, secretsManager }, config, HOME, {
+          ...warm,
+          buckets: ecsBuckets(),
+        }),
+      );
+      // The bench's secret keeps its version: forget the first change's rollout (its pointer,
+      // rollout and claims), so the measured one is a new change, as a rotation would be.
+      const table = state.table('rollouts');
+      for (const { pk, sk } of table.items()) if (pk && sk) table.delete({ pk, sk });
+      const change = await changeAt(new Date(), secretsManager);
+      resetCounters();
+      state.clearCalls();
+      state.resetBusy();
+      run = await measured(async () => outcomeOfReport(await handleChange(change, deps)));
+      rolloutSimulatorMs = state.simulatorMs;
+      rolloutCalls = {};
+      for (const call of state.calls()) {
+        const key = `${call.service}.${call.operation}`;
+        rolloutCalls[key] = (rolloutCalls[key] ?? 0) + 1;
+      }
       break;
     }
     case 'baseline': {
@@ -343,6 +410,8 @@ async function main(): Promise<void> {
     cpuMs: run.cpuMs,
     simulatorMs: sim.simulatorMs,
     calls: snapshot?.calls ?? sim.callCounts(),
+    ...(rolloutCalls && { rolloutCalls }),
+    ...(rolloutSimulatorMs !== undefined && { rolloutSimulatorMs }),
     ...(callsPerRun && { callsPerRun }),
     ...(controls && { controls }),
     sdk: snapshot?.sdk ?? sdk,
