@@ -196,7 +196,8 @@ async function publish(report: Report, context: Context | undefined): Promise<vo
     servicesFailed: report.failed.length,
     servicesBraked: report.braked.length,
     servicesFlapGuarded: report.flapGuarded.length,
-    servicesNeedingAction: report.needsAction.length,
+    // Both need a person: a controller UpdateService cannot drive, a deleted item still used.
+    servicesNeedingAction: report.needsAction.length + report.stillReferenced.length,
     skippedBy: countBy(report.skipped, (entry) => entry.code ?? 'other'),
     ...(report.rollout?.engineError !== undefined && { rolloutsUnwatched: 1 }),
     ...(report.sweepErrors !== undefined && { sweepErrors: report.sweepErrors.length }),

@@ -250,6 +250,32 @@ describe('EMF metrics', () => {
     });
   });
 
+  // Reproduction (issue 9, case 4): services still referencing a deleted secret were logged and
+  // counted nowhere an alarm looks. They need a person as much as a CODE_DEPLOY service does.
+  it('counts services still referencing a deleted item as needing action (alarmed)', async () => {
+    serveEcs(ecsMock, world());
+    const { handler } = await loadHandler();
+    const deleted = {
+      ...secretChanged({ id: 'evt-delete', name: 'db', suffix: 'AbCdEf', at: T0 }),
+      'detail-type': 'AWS API Call via CloudTrail',
+      resources: [],
+      detail: {
+        eventSource: 'secretsmanager.amazonaws.com',
+        eventName: 'DeleteSecret',
+        requestParameters: { secretId: `${SM}:db-AbCdEf`, recoveryWindowInDays: 7 },
+        responseElements: { arn: `${SM}:db-AbCdEf`, name: 'db' },
+      },
+    };
+
+    await handler(deleted, lambdaContext());
+
+    expect(documentWith(emfDocuments(output()), ['FunctionName'])).toMatchObject({
+      ServicesRedeployed: 0,
+      // orders, billing and bluegreen still use it (legacy is excluded by tag).
+      ServicesNeedingAction: 3,
+    });
+  });
+
   it('writes one EMF document per dimension set, as CloudWatch expects', () => {
     const lines: string[] = [];
     const writer = new MetricsWriter('Ns', 'fn', { write: (line) => lines.push(line) }, () => 42);
