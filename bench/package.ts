@@ -3,7 +3,7 @@
  * the same esbuild options, from only the SDK clients and commands the function imports.
  */
 import { spawn } from 'node:child_process';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -40,14 +40,14 @@ export interface PackageResult {
 }
 
 /**
- * The values the function's code imports from `@aws-sdk/*`, read from its sources so the floor
- * follows the code (type-only imports excluded).
+ * The values the function's code imports from `@aws-sdk/*`, read from the sources that end up in
+ * its bundle, so the floor follows the code (type-only imports excluded).
  */
-export async function sdkImports(functionDir: string): Promise<Map<string, Set<string>>> {
+export async function sdkImports(files: readonly string[]): Promise<Map<string, Set<string>>> {
   const imports = new Map<string, Set<string>>();
-  for (const file of await readdir(functionDir)) {
+  for (const file of files) {
     if (!file.endsWith('.ts')) continue;
-    const source = await readFile(join(functionDir, file), 'utf8');
+    const source = await readFile(file, 'utf8');
     for (const match of source.matchAll(
       /import\s+(type\s+)?\{([^}]*)\}\s*from\s*'(@aws-sdk\/[^']+)'/g,
     )) {
@@ -101,12 +101,6 @@ export async function measurePackage(
   samples: number,
 ): Promise<PackageResult> {
   const functionDir = join(root, 'functions/redeploy');
-  const imports = await sdkImports(functionDir);
-  const floorEntry = [...imports]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([module, names]) => `export { ${[...names].sort().join(', ')} } from '${module}';`)
-    .join('\n');
-
   const realFile = join(workDir, 'handler.mjs');
   const floorFile = join(workDir, 'floor.mjs');
   const floorClientsFile = join(workDir, 'floor-clients.mjs');
@@ -116,6 +110,15 @@ export async function measurePackage(
     outfile: realFile,
     metafile: true,
   });
+  // Our sources in the bundle (the change handler's, and the rollout code it uses).
+  const ours = Object.keys(real.metafile.inputs)
+    .filter((input) => !input.includes('node_modules') && input.startsWith('functions/'))
+    .map((input) => join(root, input));
+  const imports = await sdkImports(ours);
+  const floorEntry = [...imports]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([module, names]) => `export { ${[...names].sort().join(', ')} } from '${module}';`)
+    .join('\n');
   const floor = await build({
     ...buildOptions(root),
     stdin: { contents: floorEntry, resolveDir: root, sourcefile: 'floor-entry.ts', loader: 'ts' },
