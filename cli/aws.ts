@@ -20,6 +20,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerLike } from '../functions/redeploy/secrets.js';
 import type { EcsLike } from '../functions/redeploy/task-definitions.js';
 import type { DynamoLike } from '../functions/rollout/store.js';
+import { isRegion } from '../functions/redeploy/partition.js';
 import { AwsCallError, MissingRegionError, UsageError } from './errors.js';
 
 export type { DynamoLike, EcsLike, SecretsManagerLike };
@@ -64,8 +65,6 @@ export async function profileRegion(profile?: string): Promise<string | undefine
   }
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-
 export interface RegionSources {
   /** `--region`. */
   readonly option?: string | undefined;
@@ -97,7 +96,7 @@ export async function resolveRegion(sources: RegionSources): Promise<string> {
     nonEmpty(sources.env.AWS_DEFAULT_REGION) ??
     nonEmpty(await sources.fromProfile());
   if (region === undefined) throw new MissingRegionError();
-  if (!REGION.test(region)) {
+  if (!isRegion(region)) {
     throw new UsageError(`"${region}" is not an AWS Region name (like eu-west-1)`);
   }
   return region;

@@ -32,6 +32,7 @@ import {
   secretLabelUpdatedPattern,
   validatePrefixes,
 } from './event-patterns.js';
+import { isRegion } from '../functions/redeploy/partition.js';
 import { acknowledgeWildcard } from './nag.js';
 import {
   RolloutEngine,
@@ -236,6 +237,14 @@ export interface SecretRedeployerProps {
   readonly optIn?: boolean;
 
   /**
+   * Also redeploy services that use a changed secret only as `repositoryCredentials`. ECS reads
+   * those when it pulls an image: running tasks never need the new value and new tasks pull with
+   * it, so by default such services are reported as skipped (`image-pull-only`), not redeployed.
+   * @default false
+   */
+  readonly redeployForRepositoryCredentials?: boolean;
+
+  /**
    * Receives one readable message per change handled (what changed, which services were
    * redeployed, skipped, braked, failed); with rollouts, the engine sends it when the rollout
    * ended, with how each deployment ended. The functions are granted `sns:Publish` on it only: a
@@ -354,7 +363,7 @@ function settingsOf(props: SecretRedeployerProps): Settings {
     }
   }
   for (const region of sourceRegions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    if (!isRegion(region)) {
       throw new Error(`sourceRegions: "${region}" is not a Region name`);
     }
   }
@@ -985,6 +994,9 @@ export class SecretRedeployer extends Construct {
           FLAP_PERIOD_SECONDS: String(flapGuard.period.toSeconds()),
         }),
         OPT_IN: String(props.optIn ?? false),
+        REDEPLOY_FOR_REPOSITORY_CREDENTIALS: String(
+          props.redeployForRepositoryCredentials ?? false,
+        ),
         NOTIFICATION_TOPIC_ARN: props.notificationTopic?.topicArn ?? '',
         METRICS_NAMESPACE: settings.metricsNamespace,
         SOURCE_ACCOUNTS: settings.sourceAccounts.join(','),

@@ -3,6 +3,7 @@
  *
  * Everything here is pure: no AWS calls, no clock.
  */
+import { isPartition, isRegion } from './partition.js';
 
 /** Where a resource lives. Two resources with the same name in different scopes are different. */
 export interface Scope {
@@ -17,8 +18,6 @@ export interface ParsedArn extends Scope {
   readonly resource: string;
 }
 
-const PARTITION = /^aws(-[a-z]+)*$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACCOUNT = /^\d{12}$/;
 
 /**
@@ -31,8 +30,8 @@ export function parseArn(value: string): ParsedArn | undefined {
   if (parts.length < 6) return undefined;
   const [, partition = '', service = '', region = '', account = ''] = parts;
   const resource = parts.slice(5).join(':');
-  if (!PARTITION.test(partition) || !/^[a-z0-9-]+$/.test(service)) return undefined;
-  if (!REGION.test(region) || !ACCOUNT.test(account) || resource === '') return undefined;
+  if (!isPartition(partition) || !/^[a-z0-9-]+$/.test(service)) return undefined;
+  if (!isRegion(region) || !ACCOUNT.test(account) || resource === '') return undefined;
   return { partition, service, region, account, resource };
 }
 
@@ -64,17 +63,11 @@ const RANDOM_SUFFIX = /-([A-Za-z0-9]{6})$/;
 
 /**
  * A secret, as precisely as we know it. `suffix` is the six random characters of the full ARN;
- * it is unknown when all we have is a name or a partial ARN and the secret could not be described.
+ * it is unknown when all we have is a name (a deleted secret, another account's event).
  */
 export interface SecretId extends Scope {
   readonly name: string;
   readonly suffix?: string;
-  /**
-   * Set when all we have is an ARN of unknown kind whose last seven characters look like a
-   * random suffix: `name` may then be either the secret's name or its name plus suffix, and
-   * matching accepts both readings (redeploying too much beats missing a service).
-   */
-  readonly ambiguous?: boolean;
 }
 
 export function isSecretName(value: string): boolean {
@@ -88,6 +81,21 @@ export function secretArn(id: SecretId): string {
 }
 
 /**
+ * How Secrets Manager reads the part of a secret ARN after `secret:` (Secrets Manager user
+ * guide, troubleshooting "ARN_secretnamehyphen"; the SecretId parameter of every API): ending in
+ * a hyphen and six letters or digits, it is a **complete** ARN, the name followed by the random
+ * suffix; otherwise a **partial** ARN, the name alone. So a partial ARN of a name that itself
+ * ends in a hyphen and six characters (`prod/api-secret`) is read as the complete ARN of another
+ * name (`prod/api` with suffix `secret`), which is why AWS advises against such names: ECS fails
+ * to fetch them by partial ARN. ECS resolves `valueFrom` through Secrets Manager, so this is how
+ * a task definition's reference is resolved too.
+ */
+export function readSecretResource(resource: string): { name: string; suffix?: string } {
+  const suffix = RANDOM_SUFFIX.exec(resource)?.[1];
+  return suffix === undefined ? { name: resource } : { name: resource.slice(0, -7), suffix };
+}
+
+/**
  * Reads a secret ARN that is known to be complete (it came from AWS: an event's `resources`,
  * `responseElements.arn`, `DescribeSecret`). Trailing `:json-key:stage:version` fields are ignored.
  */
@@ -96,33 +104,44 @@ export function secretIdFromFullArn(value: string): SecretId | undefined {
   if (arn?.service !== 'secretsmanager') return undefined;
   const [type, resource = ''] = arn.resource.split(':');
   if (type !== 'secret') return undefined;
-  const suffix = RANDOM_SUFFIX.exec(resource)?.[1];
-  if (suffix === undefined) return undefined;
-  const name = resource.slice(0, -7);
-  if (!isSecretName(name)) return undefined;
+  const { name, suffix } = readSecretResource(resource);
+  if (suffix === undefined || !isSecretName(name)) return undefined;
   return { partition: arn.partition, region: arn.region, account: arn.account, name, suffix };
 }
 
 /**
  * The target of a Secrets Manager reference in a task definition. `resource` is what followed
- * `secret:`: either `NAME-XXXXXX` (full ARN) or `NAME` (partial ARN); which one cannot always be
- * told apart (a name may itself end in `-` and six characters), so matching tries both.
+ * `secret:`: `NAME-XXXXXX` (complete ARN) or `NAME` (partial ARN), told apart as Secrets Manager
+ * does (see readSecretResource).
  */
 export interface SecretTarget extends Scope {
   readonly resource: string;
 }
 
-/** Whether a reference target designates the secret `id`. Different scopes never match. */
+/**
+ * The SecretId to look a reference's secret up with (in the caller's own account and Region):
+ * its complete ARN when it has one, else its name. Never the partial ARN, which Secrets Manager
+ * misreads for names that end in a hyphen and six characters.
+ */
+export function secretLookupId(target: SecretTarget): string {
+  const { suffix } = readSecretResource(target.resource);
+  return suffix === undefined
+    ? target.resource
+    : `arn:${target.partition}:secretsmanager:${target.region}:${target.account}:secret:${target.resource}`;
+}
+
+/**
+ * Whether a reference resolves to the secret `id`, as Secrets Manager resolves it. Different
+ * scopes never match. A complete ARN matches only the secret with that suffix; when the suffix of
+ * `id` is unknown (a secret deleted for good, an event naming it only), any complete ARN of a
+ * secret with its name may be it (an earlier secret of that name, deleted and re-created, has
+ * another suffix): it matches, so nothing that may use the secret is missed.
+ */
 export function secretTargetMatches(target: SecretTarget, id: SecretId): boolean {
   if (!sameScope(target, id)) return false;
-  if (target.resource === id.name) return true; // partial ARN
-  if (id.suffix !== undefined) return target.resource === `${id.name}-${id.suffix}`;
-  if (id.ambiguous && RANDOM_SUFFIX.test(id.name) && target.resource === id.name.slice(0, -7)) {
-    return true; // `name` was really a full ARN's name plus suffix; this is the partial form
-  }
-  // Suffix unknown: any full ARN of a secret with this name (conservative: it may be a secret
-  // that was deleted and re-created, which we cannot tell without describing it).
-  return RANDOM_SUFFIX.test(target.resource) && target.resource.slice(0, -7) === id.name;
+  const read = readSecretResource(target.resource);
+  if (read.name !== id.name) return false;
+  return read.suffix === undefined || id.suffix === undefined || read.suffix === id.suffix;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * value fails the cold start with a message naming the variable, rather than misbehaving later.
  */
 import { ConfigError } from './errors.js';
+import { PARTITION_SOURCE, REGION_SOURCE, isRegion } from './partition.js';
 
 export interface RedeployerConfig {
   /** Cluster names or ARNs to watch; empty: every cluster of the account and Region. */
@@ -56,6 +57,11 @@ export interface RedeployerConfig {
   readonly pollSeconds: number;
   /** How long an unanswered UpdateService may stay invisible before it is sent again. */
   readonly confirmAfterSeconds: number;
+  /**
+   * Redeploy services that use a changed secret only as `repositoryCredentials` (read when an
+   * image is pulled: running tasks need nothing). Default: reported as skipped.
+   */
+  readonly redeployForRepositoryCredentials: boolean;
 }
 
 export const ENV = {
@@ -81,6 +87,7 @@ export const ENV = {
   stuckAfterSeconds: 'STUCK_AFTER_SECONDS',
   pollSeconds: 'ROLLOUT_POLL_SECONDS',
   confirmAfterSeconds: 'CONFIRM_AFTER_SECONDS',
+  redeployForRepositoryCredentials: 'REDEPLOY_FOR_REPOSITORY_CREDENTIALS',
 } as const;
 
 /** A service with this tag set to `true` is never redeployed. */
@@ -93,7 +100,9 @@ export const DEFAULT_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 50;
 
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+const CLUSTER_ARN = new RegExp(
+  `^arn:${PARTITION_SOURCE}:ecs:${REGION_SOURCE}:\\d{12}:cluster/[A-Za-z0-9_-]{1,255}$`,
+);
 
 function list(value: string | undefined): string[] {
   return (value ?? '')
@@ -141,12 +150,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     stuckAfterSeconds: whole(env, ENV.stuckAfterSeconds, 1800, 60, 7 * 24 * 3600),
     pollSeconds: whole(env, ENV.pollSeconds, 60, 5, 3600),
     confirmAfterSeconds: whole(env, ENV.confirmAfterSeconds, 120, 10, 3600),
+    redeployForRepositoryCredentials: flag(env, ENV.redeployForRepositoryCredentials),
   };
 }
 
 /** A qualified Lambda function ARN (durable executions run on a version or alias). */
-const QUALIFIED_FUNCTION_ARN =
-  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_$-]{1,128}$/;
+const QUALIFIED_FUNCTION_ARN = new RegExp(
+  `^arn:${PARTITION_SOURCE}:lambda:${REGION_SOURCE}:\\d{12}:function:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_$-]{1,128}$`,
+);
 
 function engineArn(env: Readonly<Record<string, string | undefined>>): string {
   const value = (env[ENV.rolloutEngineArn] ?? '').trim();
@@ -171,7 +182,7 @@ function accounts(env: Readonly<Record<string, string | undefined>>): string[] {
 function regions(env: Readonly<Record<string, string | undefined>>): string[] {
   const values = list(env[ENV.sourceRegions]);
   for (const value of values) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)) {
+    if (!isRegion(value)) {
       throw new ConfigError(`${ENV.sourceRegions}: "${value}" is not a Region name`);
     }
   }

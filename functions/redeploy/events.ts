@@ -14,7 +14,14 @@ import {
   parseArn,
   secretIdFromFullArn,
 } from './arn.js';
-import { AWSCURRENT, type ChangeAction, type ParameterChange, stagesMovedBy } from './change.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type ChangeAction,
+  type ParameterChange,
+  stagesMovedBy,
+} from './change.js';
+import { isRegion } from './partition.js';
 
 /** The EventBridge envelope, validated. `detail` is still untrusted JSON. */
 export interface Envelope {
@@ -80,7 +87,6 @@ function strings(value: unknown): string[] | undefined {
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** Validates the envelope. Returns a reason string when it is not a usable EventBridge event. */
 export function parseEnvelope(event: unknown): Envelope | string {
@@ -98,7 +104,7 @@ export function parseEnvelope(event: unknown): Envelope | string {
   if (time === undefined || !ISO_TIME.test(time) || Number.isNaN(Date.parse(time))) {
     return 'the event has no valid time';
   }
-  if (region === undefined || !REGION.test(region)) return 'the event has no valid region';
+  if (region === undefined || !isRegion(region)) return 'the event has no valid region';
   if (account === undefined || !ACCOUNT.test(account)) return 'the event has no valid account';
   if (!isObject(detail)) return 'the event has no detail object';
   const resourceList = strings(resources);
@@ -299,7 +305,16 @@ function secretsManagerCloudTrail(envelope: Envelope, scope: Scope): Interpretat
       if (stage === undefined) return ignore('UpdateSecretVersionStage names no versionStage');
       const moveTo = str(request, 'moveToVersionId');
       if (moveTo === undefined) {
-        return ignore(`label ${truncate(stage)} was only removed; no version gained it`);
+        if (stage === AWSPENDING) {
+          return ignore('AWSPENDING was removed: a rotation cleaning up, nothing tasks read');
+        }
+        if (stage === AWSCURRENT) {
+          return ignore('AWSCURRENT cannot be removed, only moved: nothing changed');
+        }
+        // Removed from every version: references pinned to the label no longer resolve.
+        return change(`UpdateSecretVersionStage (${stage} removed)`, 'label-removed', {
+          stages: [stage],
+        });
       }
       if (stagesMovedBy([stage]).length === 0) {
         return ignore(`label ${truncate(stage)} is not read by running tasks`);
