@@ -11,6 +11,7 @@ import {
   type Scope,
   type SecretId,
   parseArn,
+  readSecretResource,
   sameScope,
   secretArn,
   secretIdFromFullArn,
@@ -63,13 +64,12 @@ export async function resolveSecretChange(
     }
   }
   if (secret === undefined && reference !== undefined) {
-    // Not described (deleted, or another Region or account): a caller's ARN may be full or
-    // partial, and without AWS's answer the two cannot be told apart; keep both readings.
+    // Not described (deleted, or another Region or account): read the caller's ARN as Secrets
+    // Manager itself reads it (complete if it ends in a hyphen and six characters).
     secret = referenceArn
       ? {
           ...pickScope(referenceArn),
-          name: referenceArn.resource.replace(/^secret:/, ''),
-          ambiguous: true,
+          ...readSecretResource(referenceArn.resource.replace(/^secret:/, '')),
         }
       : { ...pickScope(pending.scope), name: reference };
   }

@@ -189,7 +189,7 @@ describe('resolveSecretChange: identifying the secret', () => {
     });
   });
 
-  it('keeps both readings of a caller ARN it cannot describe (full or partial)', async () => {
+  it('reads a caller ARN it cannot describe as Secrets Manager does: complete if it ends in -XXXXXX', async () => {
     const resolution = await resolveSecretChange(
       pending({
         scope: { ...HOME, region: 'eu-west-1' },
@@ -204,19 +204,27 @@ describe('resolveSecretChange: identifying the secret', () => {
     expect(smMock).not.toHaveReceivedCommand(DescribeSecretCommand);
     expect(resolution.kind).toBe('change');
     if (resolution.kind !== 'change') return;
+    expect(resolution.change.secret).toEqual({
+      partition: 'aws',
+      region: 'eu-west-1',
+      account: '123456789012',
+      name: 'prod/orders/db',
+      suffix: 'Xy12Ab',
+    });
     const ref = (value: string) => {
       const parsed = parseReference(value, HOME, 'test');
       if (!parsed) throw new Error(`unparsable ${value}`);
       return parsed;
     };
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:';
-    // Read as a full ARN: the secret prod/orders/db, by full and partial ARN.
+    // The secret prod/orders/db, by its complete and its partial ARN.
     expect(isAffected(ref(`${arn}prod/orders/db-Xy12Ab`), resolution.change)).toBe(true);
     expect(isAffected(ref(`${arn}prod/orders/db`), resolution.change)).toBe(true);
-    // Read as a partial ARN: a secret named prod/orders/db-Xy12Ab.
-    expect(isAffected(ref(`${arn}prod/orders/db-Xy12Ab-Qw34Er`), resolution.change)).toBe(true);
-    // Never another secret, nor the same name in the home Region.
+    // Not an earlier prod/orders/db (another suffix), nor a secret whose name continues it.
+    expect(isAffected(ref(`${arn}prod/orders/db-Qw34Er`), resolution.change)).toBe(false);
+    expect(isAffected(ref(`${arn}prod/orders/db-Xy12Ab-Qw34Er`), resolution.change)).toBe(false);
     expect(isAffected(ref(`${arn}prod/orders/dbx`), resolution.change)).toBe(false);
+    // Nor the same name in the home Region.
     expect(
       isAffected(
         ref('arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db-Xy12Ab'),
