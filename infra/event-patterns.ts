@@ -93,11 +93,20 @@ export function secretLabelUpdatedPattern(prefixes: readonly string[] = []): Pat
 export function secretCloudTrailPattern(prefixes: readonly string[] = []): Pattern {
   const calls: Pattern[] = [
     { eventName: ['RotationSucceeded', 'UpdateSecret', 'DeleteSecret'] },
+    // A label moved to a version, never AWSPENDING (a rotation's own bookkeeping)…
     {
       eventName: ['UpdateSecretVersionStage'],
       requestParameters: {
         versionStage: [{ 'anything-but': ['AWSPENDING'] }],
         moveToVersionId: [{ exists: true }],
+      },
+    },
+    // …or removed from every version: references pinned to it break. AWSCURRENT can only move.
+    {
+      eventName: ['UpdateSecretVersionStage'],
+      requestParameters: {
+        versionStage: [{ 'anything-but': ['AWSPENDING', 'AWSCURRENT'] }],
+        moveToVersionId: [{ exists: false }],
       },
     },
     { eventName: ['PutSecretValue'], requestParameters: { versionStages: [{ exists: false }] } },

@@ -31,6 +31,7 @@ export const CONTEXT = {
   flapGuardPeriodMinutes: 'redeployer:flapGuardPeriodMinutes',
   sweepIntervalMinutes: 'redeployer:sweepIntervalMinutes',
   optIn: 'redeployer:optIn',
+  redeployForRepositoryCredentials: 'redeployer:redeployForRepositoryCredentials',
   notificationTopicArn: 'redeployer:notificationTopicArn',
   sourceAccounts: 'redeployer:sourceAccounts',
   sourceRegions: 'redeployer:sourceRegions',
@@ -141,6 +142,7 @@ export class RedeployerStack extends Stack {
     const maxDeploymentsInProgress = read(count, CONTEXT.maxDeploymentsInProgress);
     const maxConcurrentInvocations = read(integer, CONTEXT.maxConcurrentInvocations);
     const optIn = read(bool, CONTEXT.optIn);
+    const redeployForRepositoryCredentials = read(bool, CONTEXT.redeployForRepositoryCredentials);
 
     const flapMaxDeployments = read(integer, CONTEXT.flapGuardMaxDeployments);
     const flapPeriodMinutes = read(minutesOrOff, CONTEXT.flapGuardPeriodMinutes);
@@ -191,6 +193,7 @@ export class RedeployerStack extends Stack {
       ...(flapGuard !== undefined && { flapGuard }),
       ...(sweep !== undefined && { sweep }),
       ...(optIn !== undefined && { optIn }),
+      ...(redeployForRepositoryCredentials !== undefined && { redeployForRepositoryCredentials }),
       sourceAccounts: read(stringList, CONTEXT.sourceAccounts),
       sourceRegions: read(stringList, CONTEXT.sourceRegions),
       ...(notificationTopic && { notificationTopic }),

@@ -19,8 +19,10 @@ export const AWSPENDING = 'AWSPENDING';
  * `redeploy`: the value behind the reference changed; new tasks get the new one.
  * `warn`: the secret or parameter is gone; a new task would fail to start, so nothing is
  * redeployed and the services that still reference it are reported.
+ * `label-removed`: a staging label is on no version any more; references pinned to it fail at
+ * the next task start, so those services are reported as needing action.
  */
-export type ChangeAction = 'redeploy' | 'warn';
+export type ChangeAction = 'redeploy' | 'warn' | 'label-removed';
 
 interface ChangeBase {
   /** The EventBridge event id, used as correlation id. */
@@ -70,6 +72,10 @@ export function isAffected(reference: Reference, change: Change): boolean {
   }
   if (change.action === 'warn') return true; // every reference breaks when the secret is gone
   if (reference.versionId !== undefined) return false; // a pinned version never changes
+  if (change.action === 'label-removed') {
+    // Only references pinned to the label: the others read AWSCURRENT, which never goes away.
+    return reference.versionStage !== undefined && change.stages.includes(reference.versionStage);
+  }
   return change.stages.includes(reference.versionStage ?? AWSCURRENT);
 }
 

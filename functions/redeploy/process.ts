@@ -257,14 +257,25 @@ export class RedeployRun {
     };
   }
 
-  /** Decides for a service affected by `change`, and redeploys it if it should. Never throws. */
-  async handle(service: ServiceSummary, change: Change): Promise<void> {
+  /**
+   * Decides for a service affected by `change` (through `affected`, its references the change
+   * touches), and redeploys it if it should. Never throws.
+   */
+  async handle(
+    service: ServiceSummary,
+    change: Change,
+    affected: readonly Reference[] = [],
+  ): Promise<void> {
     const { config } = this.deps;
     try {
       if (this.handled.has(service.arn)) return; // one deployment per service per run
       const rollout = await this.rollout;
       if (rollout?.ended) return; // the change was handled in full before: nothing to do
-      const decision = decide(service, change, { optIn: config.optIn });
+      const decision = decide(service, change, {
+        optIn: config.optIn,
+        affected,
+        redeployForImagePull: config.redeployForRepositoryCredentials,
+      });
       switch (decision.kind) {
         case 'skip':
           if (rollout && decision.code === 'already-deployed') {
@@ -434,8 +445,12 @@ export class RedeployRun {
     this.inProgress = inProgress;
     await Promise.all(
       described
-        .filter(({ references }) => references.some((ref) => isAffected(ref, change)))
-        .map(({ service }) => this.handle(service, change)),
+        .map(({ service, references }) => ({
+          service,
+          affected: references.filter((ref) => isAffected(ref, change)),
+        }))
+        .filter(({ affected }) => affected.length > 0)
+        .map(({ service, affected }) => this.handle(service, change, affected)),
     );
   }
 
@@ -492,8 +507,9 @@ export async function applyChange(
   await run.discover(async (service) => {
     try {
       const { references, errors } = await run.references(service);
-      if (references.some((ref) => isAffected(ref, change))) {
-        await run.handle(service, change);
+      const affected = references.filter((ref) => isAffected(ref, change));
+      if (affected.length > 0) {
+        await run.handle(service, change, affected);
       } else {
         // Unreadable and possibly affected: a retry may read it; make it visible meanwhile.
         run.failed.push(...errors);

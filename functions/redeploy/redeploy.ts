@@ -7,6 +7,7 @@ import {
   type UpdateServiceCommandOutput,
 } from '@aws-sdk/client-ecs';
 import type { Change } from './change.js';
+import type { Reference } from './references.js';
 import { EXCLUDE_TAG, INCLUDE_TAG } from './config.js';
 import { type DeploymentView, type ServiceSummary, newestFirst } from './discovery.js';
 import { errorMessage, errorName } from './errors.js';
@@ -20,14 +21,19 @@ export const EVENT_TIME_PRECISION_MS = 1000;
 
 /** Why a referencing service is not redeployed, in a form metrics can count. */
 export type SkipCode =
-  'inactive' | 'already-deployed' | 'excluded-by-tag' | 'not-opted-in' | 'service-gone';
+  | 'inactive'
+  | 'already-deployed'
+  | 'excluded-by-tag'
+  | 'not-opted-in'
+  | 'service-gone'
+  | 'image-pull-only';
 
 export type Decision =
   | { readonly kind: 'redeploy' }
   | { readonly kind: 'skip'; readonly code: SkipCode; readonly reason: string }
   | {
       readonly kind: 'needs-action';
-      readonly code: 'code-deploy' | 'external';
+      readonly code: 'code-deploy' | 'external' | 'label-removed';
       readonly reason: string;
     }
   | { readonly kind: 'still-referenced'; readonly reason: string };
@@ -35,6 +41,10 @@ export type Decision =
 export interface DecisionOptions {
   /** Only services tagged `secret-redeployer:include` = `true` are eligible. */
   readonly optIn?: boolean;
+  /** The service's references the change affects (to tell image-pull-only uses). */
+  readonly affected?: readonly Reference[];
+  /** Redeploy even when only `repositoryCredentials` use the change. @default false */
+  readonly redeployForImagePull?: boolean;
 }
 
 const isTrue = (value: string | undefined): boolean => value?.trim().toLowerCase() === 'true';
@@ -58,12 +68,39 @@ export function decide(
       reason: `opt-in mode and not tagged ${INCLUDE_TAG}=true`,
     };
   }
+  if (change.kind === 'secret' && change.action === 'label-removed') {
+    const label = change.stages.join(', ');
+    return {
+      kind: 'needs-action',
+      code: 'label-removed',
+      reason:
+        `staging label ${label} is on no version of the secret any more: tasks started now cannot ` +
+        `resolve their reference pinned to it; move the label to a version ` +
+        `(UpdateSecretVersionStage) or change the reference, then redeploy`,
+    };
+  }
   if (change.action === 'warn') {
     return {
       kind: 'still-referenced',
       reason:
         `${change.kind} was deleted but is still referenced: new tasks will fail to start ` +
         `until the task definition or the ${change.kind} is fixed`,
+    };
+  }
+  const affected = options.affected ?? [];
+  if (
+    change.action === 'redeploy' &&
+    !options.redeployForImagePull &&
+    affected.length > 0 &&
+    affected.every((ref) => ref.kind === 'secret' && ref.imagePull === true)
+  ) {
+    return {
+      kind: 'skip',
+      code: 'image-pull-only',
+      reason:
+        'only its repositoryCredentials use it: ECS reads them when it pulls an image, so running ' +
+        'tasks need nothing and new tasks pull with the new value (redeployForRepositoryCredentials ' +
+        'redeploys anyway)',
     };
   }
   if (service.controller === 'CODE_DEPLOY') {

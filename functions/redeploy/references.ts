@@ -6,6 +6,9 @@
  * - `containerDefinitions[].repositoryCredentials.credentialsParameter`
  * - `containerDefinitions[].logConfiguration.secretOptions[].valueFrom`
  * - `volumes[].fsxWindowsFileServerVolumeConfiguration.authorizationConfig.credentialsParameter`
+ * - `containerDefinitions[].credentialSpecs[]` and the older `dockerSecurityOptions[]`:
+ *   `credentialspec:ARN` or `credentialspecdomainless:ARN`, where the gMSA credential spec may be
+ *   an SSM parameter (ECS API reference, ContainerDefinition)
  *
  * Each value is a Secrets Manager ARN (full or partial, optionally followed by
  * `:json-key:version-stage:version-id`), an SSM parameter ARN, or an SSM parameter name in the
@@ -32,6 +35,11 @@ export interface SecretReference {
   readonly versionId?: string;
   /** Where it was found, e.g. `container web: secrets[DB_PASSWORD]`. */
   readonly location: string;
+  /**
+   * Read only when an image is pulled (`repositoryCredentials`): running tasks never need the
+   * new value, and new tasks pull with it.
+   */
+  readonly imagePull?: boolean;
 }
 
 export interface ParameterReference {
@@ -126,7 +134,12 @@ interface ContainerLike {
   readonly secrets?: readonly NameValueFrom[];
   readonly repositoryCredentials?: { readonly credentialsParameter?: string };
   readonly logConfiguration?: { readonly secretOptions?: readonly NameValueFrom[] };
+  readonly credentialSpecs?: readonly string[];
+  readonly dockerSecurityOptions?: readonly string[];
 }
+
+/** `credentialspec:ARN` / `credentialspecdomainless:ARN`: the ARN (SSM or S3) of a gMSA spec. */
+const CREDENTIAL_SPEC = /^credentialspec(?:domainless)?:(arn:.+)$/;
 
 interface VolumeLike {
   readonly name?: string;
@@ -141,17 +154,31 @@ interface VolumeLike {
  */
 export function extractReferences(taskDefinition: TaskDefinitionLike, home: Scope): Reference[] {
   const found: Reference[] = [];
-  const add = (value: string | undefined, location: string): void => {
+  const add = (value: string | undefined, location: string, imagePull = false): void => {
     if (typeof value !== 'string' || value === '') return;
     const ref = parseReference(value, home, location);
-    if (ref) found.push(ref);
+    if (ref) found.push(imagePull && ref.kind === 'secret' ? { ...ref, imagePull } : ref);
   };
   for (const container of taskDefinition.containerDefinitions ?? []) {
     const where = `container ${container.name ?? '?'}`;
     for (const secret of container.secrets ?? []) {
       add(secret.valueFrom, `${where}: secrets[${secret.name ?? '?'}]`);
     }
-    add(container.repositoryCredentials?.credentialsParameter, `${where}: repositoryCredentials`);
+    add(
+      container.repositoryCredentials?.credentialsParameter,
+      `${where}: repositoryCredentials`,
+      true,
+    );
+    for (const [field, entries] of [
+      ['credentialSpecs', container.credentialSpecs],
+      ['dockerSecurityOptions', container.dockerSecurityOptions],
+    ] as const) {
+      for (const entry of Array.isArray(entries) ? entries : []) {
+        const arn = typeof entry === 'string' ? CREDENTIAL_SPEC.exec(entry)?.[1] : undefined;
+        // Only an SSM parameter can change under us; an S3 object is outside what we watch.
+        if (arn?.includes(':ssm:')) add(arn, `${where}: ${field}`);
+      }
+    }
     // The ECS developer guide's example shows logConfiguration as an array; tolerate both.
     const logConfigurations: unknown = container.logConfiguration;
     for (const log of Array.isArray(logConfigurations)

@@ -16,8 +16,9 @@ import {
   parameterArn,
   sameScope,
   secretIdFromFullArn,
+  secretLookupId,
 } from './arn.js';
-import { AWSCURRENT, AWSPREVIOUS, type Change } from './change.js';
+import { AWSCURRENT, AWSPREVIOUS, type Change, isAffected } from './change.js';
 import { errorMessage, errorName } from './errors.js';
 import { type ChangeReport, type Dependencies, RedeployRun } from './process.js';
 import type { Reference } from './references.js';
@@ -52,10 +53,7 @@ export async function runSweep(deps: SweepDependencies, sweepId: string): Promis
         const stage = ref.versionStage ?? AWSCURRENT;
         if (stage !== AWSCURRENT && stage !== AWSPREVIOUS) continue;
         if (!matchesPrefix(ref.target.resource, config.secretNamePrefixes)) continue;
-        secretKeys.set(
-          ref.target.resource,
-          `arn:${home.partition}:secretsmanager:${home.region}:${home.account}:secret:${ref.target.resource}`,
-        );
+        secretKeys.set(ref.target.resource, secretLookupId(ref.target));
       } else if (
         sameScope(ref.parameter, home) &&
         matchesPrefix(ref.parameter.name, config.parameterNamePrefixes)
@@ -97,7 +95,12 @@ export async function runSweep(deps: SweepDependencies, sweepId: string): Promis
       }
       const newest = service.newestDeploymentAt;
       if (latest && (newest === undefined || newest < latest.time)) {
-        await run.handle(service, latest);
+        const change = latest;
+        await run.handle(
+          service,
+          change,
+          references.filter((ref) => isAffected(ref, change)),
+        );
       }
     }),
   );

@@ -76,6 +76,21 @@ export async function changeVersion(
       };
     }
     const label = primaryLabel(change.stages) ?? AWSCURRENT;
+    if (change.action === 'label-removed') {
+      // On no version any more: one identity per removal (the pointer moves to `removed`, and a
+      // later move of the label back opens the next generation).
+      return {
+        summary: {
+          ...base,
+          type: 'secret',
+          arn,
+          name: change.secret.name,
+          label,
+          version: 'removed',
+        },
+        pointerKey: `${arn}#${label}`,
+      };
+    }
     let version = change.versionId;
     let lastChangedAt: Date | undefined;
     if (change.secret.suffix !== undefined && sameScope(change.secret, lookups.home)) {

@@ -105,7 +105,7 @@ export interface ChangeSummary {
   readonly label?: string;
   /** The version that now holds the label / the parameter version. */
   readonly version: string;
-  readonly action: 'redeploy' | 'warn';
+  readonly action: 'redeploy' | 'warn' | 'label-removed';
   readonly trigger: string;
   readonly eventId: string;
 }

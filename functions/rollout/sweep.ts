@@ -28,6 +28,7 @@ import {
   sameScope,
   secretArn,
   secretIdFromFullArn,
+  secretLookupId,
 } from '../redeploy/arn.js';
 import { AWSCURRENT, AWSPREVIOUS, type Change } from '../redeploy/change.js';
 import type { ServiceSummary } from '../redeploy/discovery.js';
@@ -115,7 +116,7 @@ export async function runExactSweep(
   const missed: Change[] = [];
   const base = { eventId: sweepId, action: 'redeploy' as const };
   for (const [resource, labels] of secretLabels) {
-    const secretIdText = `arn:${home.partition}:secretsmanager:${home.region}:${home.account}:secret:${resource}`;
+    const secretIdText = secretLookupId({ ...home, resource });
     try {
       const described = await deps.secretsManager.send(
         new DescribeSecretCommand({ SecretId: secretIdText }),
@@ -124,8 +125,21 @@ export async function runExactSweep(
       if (!id) continue;
       for (const label of labels) {
         const holder = holderOf(described.VersionIdsToStages, label);
-        if (holder === undefined) continue; // the label is on no version (issue: label removals)
         const pointer = await store.pointer(`${secretArn(id)}#${label}`);
+        if (holder === undefined) {
+          // On no version: references pinned to the label fail at their next task start.
+          if (pointer?.version === 'removed') continue; // reported when it happened
+          missed.push({
+            eventId: sweepId,
+            action: 'label-removed',
+            kind: 'secret',
+            secret: id,
+            stages: [label],
+            time: described.LastChangedDate ?? now,
+            trigger: `Sweep: label ${label} of ${id.name} is on no version`,
+          });
+          continue;
+        }
         if (pointer !== undefined && pointer.version === holder && pointer.baseline !== true) {
           continue;
         }

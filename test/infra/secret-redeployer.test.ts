@@ -27,6 +27,30 @@ describe('SecretRedeployer function', () => {
     });
   });
 
+  it('redeploys for repositoryCredentials only when told to, and takes Sovereign Cloud Regions as sources', () => {
+    const off = constructTemplate().template;
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ REDEPLOY_FOR_REPOSITORY_CREDENTIALS: 'false' }),
+      },
+    });
+    const on = constructTemplate({
+      redeployForRepositoryCredentials: true,
+      sourceRegions: ['eusc-de-east-1', 'us-isob-east-1'],
+    }).template;
+    on.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          REDEPLOY_FOR_REPOSITORY_CREDENTIALS: 'true',
+          SOURCE_REGIONS: 'eusc-de-east-1,us-isob-east-1',
+        }),
+      },
+    });
+    expect(() => constructTemplate({ sourceRegions: ['eusc-de-east'] })).toThrow(
+      'sourceRegions: "eusc-de-east" is not a Region name',
+    );
+  });
+
   it('passes its configuration through the environment', () => {
     const app = newApp();
     const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });

@@ -500,6 +500,16 @@ describe('changes that must invoke the function', () => {
       expected: [SECRET_CLOUDTRAIL],
     },
     {
+      // On no version any more: references pinned to it break (reported as needing action).
+      name: 'UpdateSecretVersionStage removing a custom label from every version',
+      event: () =>
+        secretsManagerCall('UpdateSecretVersionStage', {
+          versionStage: 'blue',
+          removeFromVersionId: 'c3a1f5e2-7b9d-4e6f-8a0b-1c2d3e4f5a6b',
+        }),
+      expected: [SECRET_CLOUDTRAIL],
+    },
+    {
       name: 'UpdateSecret with a new value',
       event: () => loadFixture(F.updateSecretValue),
       expected: [SECRET_CLOUDTRAIL],

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       stuckAfterSeconds: 1800,
       pollSeconds: 60,
       confirmAfterSeconds: 120,
+      redeployForRepositoryCredentials: false,
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
   });

@@ -486,9 +486,26 @@ describe('Secrets Manager events via CloudTrail', () => {
       });
     });
 
-    it('ignores a label that was only removed from a version', () => {
+    it('reports a label removed from every version (no version gained it): pinned references break', () => {
       const event = loadFixture(path);
-      delete (detailOf(event).requestParameters as JsonObject).moveToVersionId;
+      const request = detailOf(event).requestParameters as JsonObject;
+      delete request.moveToVersionId;
+      request.versionStage = 'blue';
+      expect(interpretEvent(event)).toMatchObject({
+        kind: 'change',
+        change: {
+          action: 'label-removed',
+          stages: ['blue'],
+          trigger: 'UpdateSecretVersionStage (blue removed)',
+        },
+      });
+    });
+
+    it('ignores AWSPENDING being removed (a rotation cleaning up)', () => {
+      const event = loadFixture(path);
+      const request = detailOf(event).requestParameters as JsonObject;
+      delete request.moveToVersionId;
+      request.versionStage = 'AWSPENDING';
       expectIgnored(interpretEvent(event));
     });
 

@@ -217,3 +217,61 @@ describe('the exact sweep', () => {
     ]);
   });
 });
+
+describe('a staging label removed from every version', () => {
+  /** A service pinned to the label `blue` of prod/orders/db, deployed after it was set. */
+  function pinnedWorld(): RolloutWorld {
+    const world = new RolloutWorld({ users: [] });
+    world.sim.moveLabel(DB, 'blue', 'v-feb');
+    const td = world.sim.addTaskDefinition({
+      family: 'blue',
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: 'app',
+          secrets: [{ name: 'DB', valueFrom: `${world.secretArn}::blue:` }],
+        },
+      ],
+    });
+    world.sim.addService({ cluster: 'prod', name: 'blue', taskDefinition: td });
+    world.sim.takeEvents();
+    return world;
+  }
+
+  it('from its CloudTrail event: the pinned service needs action (alarmed), nothing is deployed', async () => {
+    const world = pinnedWorld();
+    world.sim.secretsManager.cloudTrail = true;
+    world.sim.removeLabel(DB, 'blue');
+    const [removal] = world.sim
+      .takeEvents()
+      .filter((e) => e['detail-type'] === 'AWS API Call via CloudTrail');
+    expect(removal).toBeDefined();
+
+    const report = handled(await processEvent(removal, world.deps()));
+
+    expect(report.needsAction).toEqual([
+      {
+        service: world.serviceArn('blue'),
+        reason: expect.stringContaining('staging label blue is on no version') as string,
+      },
+    ]);
+    expect(world.updatesSent()).toBe(0);
+    expect(await world.store.services(report.rollout?.id ?? '')).toEqual([
+      expect.objectContaining({ state: 'NEEDS_ACTION', code: 'label-removed' }),
+    ]);
+  });
+
+  it('when its event was lost: the sweep reports it once', async () => {
+    const world = pinnedWorld();
+    await runExactSweep(sweepDeps(world), 'sweep-0'); // where every label stands
+    world.sim.removeLabel(DB, 'blue'); // no event delivered
+    world.sim.advance(60 * MINUTE);
+
+    const first = await runExactSweep(sweepDeps(world), 'sweep-1');
+    const second = await runExactSweep(sweepDeps(world), 'sweep-2');
+
+    expect(first.needsAction.map((e) => e.service)).toEqual([world.serviceArn('blue')]);
+    expect(second.needsAction).toEqual([]);
+    expect(world.updatesSent()).toBe(0);
+  });
+});
