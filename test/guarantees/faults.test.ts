@@ -258,8 +258,9 @@ describe('throttling on every API the function calls', () => {
         { VersionId: 'v-new', VersionStages: ['AWSCURRENT'], CreatedDate: (now - 6e5) / 1000 },
       ],
     };
+    // Secrets Manager resolves a complete ARN or a name (a partial ARN is looked up by its name).
     aws.secretVersions.set(DB_ARN, versions);
-    aws.secretVersions.set(DB_PARTIAL, versions);
+    aws.secretVersions.set(DB, versions);
     aws.parameters.set(FLAGS, new Date(now - 5 * 60_000));
     aws.faults.push(failEachRequest('all', 3, THROTTLED));
     const { ecs, secretsManager, ssm } = aws.clients();
