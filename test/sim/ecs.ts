@@ -1,7 +1,8 @@
 /**
  * Amazon ECS, as far as redeploying services needs it (ECS API reference: ListClusters,
  * DescribeClusters, ListServices, DescribeServices, DescribeTaskDefinition, UpdateService,
- * ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments), with the rolling
+ * ListTasks, DescribeTasks, ListServiceDeployments, DescribeServiceDeployments,
+ * ContinueServiceDeployment), with the rolling
  * deployment life cycle driven by the sim clock (ECS developer guide: "Deploy Amazon ECS services
  * by replacing tasks", "How the Amazon ECS deployment circuit breaker detects failures",
  * "Amazon ECS service deployment state change events"):
@@ -28,16 +29,61 @@
  * - Stopped tasks stay visible to ListTasks/DescribeTasks for one hour of sim time, as ECS keeps
  *   them "for at least one hour".
  *
+ * Native deployment strategies (ECS developer guide: "Amazon ECS blue/green deployments",
+ * "Lifecycle hooks for Amazon ECS service deployments", "Pause hooks for Amazon ECS service
+ * deployments"; API reference: DeploymentConfiguration, ContinueServiceDeployment):
+ *
+ * - `ROLLING` (the default) is the life cycle above; ECS ignores `bakeTimeInMinutes` for it, and
+ *   so does the sim. Lifecycle hooks are modelled for the blue/green family only (seeding them on
+ *   a ROLLING service throws).
+ * - `BLUE_GREEN`, `LINEAR` and `CANARY` walk the lifecycle stages of ServiceDeployment
+ *   `lifecycleStage`, on a simplified timeline: RECONCILE_SERVICE (only when more than one
+ *   revision is active at the start), PRE_SCALE_UP and SCALE_UP at the start; the behaviour's
+ *   `afterMs` later the new tasks are RUNNING, and POST_SCALE_UP, TEST_TRAFFIC_SHIFT,
+ *   POST_TEST_TRAFFIC_SHIFT, then PRE_PRODUCTION_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT once
+ *   per traffic-shift step (1 for BLUE_GREEN, 2 for CANARY, ceil(100 / stepPercent) for LINEAR,
+ *   10 by default), POST_PRODUCTION_TRAFFIC_SHIFT and BAKE_TIME follow at once (traffic shifts
+ *   take no time; the canary and linear step bake times are returned but not waited for). The
+ *   deployment stays IN_PROGRESS, the old revision still running, for `bakeTimeInMinutes`; then
+ *   CLEAN_UP drains the old revision and the deployment is COMPLETED. A failing or hanging
+ *   deployment fails or hangs in SCALE_UP as a rolling one does.
+ * - A PAUSE hook pauses the deployment when it reaches one of the hook's stages: a hook
+ *   (`ecs-pause-…`) is AWAITING_ACTION until `expiresAt` (now + `timeoutInMinutes`, default 1440)
+ *   and "ECS Hook State Change" HOOK_AWAITING_ACTION is emitted. ContinueServiceDeployment
+ *   CONTINUE (HOOK_SUCCEEDED) resumes the timeline once every hook of that stage is continued;
+ *   ROLLBACK (HOOK_FAILED) rolls back at once, as the circuit breaker does: the deployment is
+ *   FAILED (SERVICE_DEPLOYMENT_FAILED), a new PRIMARY deployment of the last COMPLETED task
+ *   definition starts and completes after the behaviour's `rollbackAfterMs`, and the service
+ *   deployment goes ROLLBACK_IN_PROGRESS, then ROLLBACK_SUCCESSFUL. At `expiresAt` the hook is
+ *   TIMED_OUT (HOOK_TIMED_OUT) and its timeout action (default ROLLBACK) applies. Hooks still
+ *   awaiting action when their deployment is superseded or rolled back become FAILED silently.
+ *   AWS_LAMBDA hooks are not modelled (seeding one throws).
+ *
+ * Service deployments and the DescribeServices deployment ids. The service deployment ARN is
+ * `arn:…:service-deployment/CLUSTER/SERVICE/ID` with a random 21-character ID, as in every ECS
+ * sample (`NCWGC2ZR-taawPAYrIaU5`); AWS documents no field linking it to the `ecs-svc/…`
+ * deployment id. The sim assumes what the samples' shapes suggest: the target service revision
+ * ARN (`arn:…:service-revision/CLUSTER/SERVICE/N`) ends with the same 19 digits N as the
+ * deployment `ecs-svc/N` that rolls it out, so `targetServiceRevisionArn` links the two. A
+ * circuit-breaker or hook rollback is a new `ecs-svc/` deployment that belongs to the service
+ * deployment it rolls back (no service deployment of its own); its revision is the source
+ * revision named in `rollback.serviceRevisionArn`.
+ *
  * Lookups are map accesses; task definitions are serialised once.
  */
-import type { ContainerDefinition, Volume } from '@aws-sdk/client-ecs';
+import type {
+  ContainerDefinition,
+  DeploymentLifecycleHookStage,
+  Volume,
+} from '@aws-sdk/client-ecs';
 import type { Timer } from './clock.js';
 import type { SimContext, SimService } from './context.js';
 import { AwsError, notImplemented } from './errors.js';
-import type { EcsDeploymentDetail } from './events.js';
+import type { EcsDeploymentDetail, EcsHookDetail } from './events.js';
 import type { Answer } from './transport.js';
 import {
   epochSeconds,
+  isoSeconds,
   type Json,
   optionalNumber,
   optionalString,
@@ -54,8 +100,12 @@ const SERVICE_EVENTS_KEPT = 100;
 
 /** What happens to each new deployment of a service as the clock advances. */
 export type DeploymentBehaviour =
-  /** Tasks start and the deployment completes after `afterMs` (default 5 minutes). */
-  | { readonly outcome: 'complete'; readonly afterMs?: number }
+  /**
+   * Tasks start and the deployment completes after `afterMs` (default 5 minutes; for the
+   * blue/green family its tasks are up then, and the bake time follows). A pause-hook rollback
+   * completes after `rollbackAfterMs` (default 5 minutes).
+   */
+  | { readonly outcome: 'complete'; readonly afterMs?: number; readonly rollbackAfterMs?: number }
   /**
    * Tasks fail to start (or exit): with the circuit breaker, the deployment FAILS after `afterMs`
    * (default 2 minutes) and rolls back if configured (the rollback completes after
@@ -91,6 +141,46 @@ export interface TaskDefinitionSeed {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
+/** An ECS deployment strategy (DeploymentConfiguration `strategy`). */
+export type DeploymentStrategy = 'ROLLING' | 'BLUE_GREEN' | 'LINEAR' | 'CANARY';
+
+/** A lifecycle stage a hook can run at (DeploymentLifecycleHook `lifecycleStages`). */
+export type LifecycleHookStage = DeploymentLifecycleHookStage;
+
+/** A deployment lifecycle hook, as DeploymentConfiguration `lifecycleHooks` has it. */
+export interface LifecycleHookSeed {
+  /** Only `PAUSE` is modelled; `AWS_LAMBDA` (ECS's default) throws. */
+  readonly targetType: 'PAUSE' | 'AWS_LAMBDA';
+  /** Not TEST_TRAFFIC_SHIFT nor PRODUCTION_TRAFFIC_SHIFT for PAUSE hooks (ECS refuses them). */
+  readonly lifecycleStages: readonly LifecycleHookStage[];
+  readonly timeoutConfiguration?: {
+    /** 1 to 20160. @default 1440 */
+    readonly timeoutInMinutes?: number;
+    /** @default 'ROLLBACK' */
+    readonly action?: 'ROLLBACK' | 'CONTINUE';
+  };
+}
+
+/** A service's deployment configuration beyond the circuit breaker. */
+export interface DeploymentConfigurationSeed {
+  /** @default 'ROLLING' */
+  readonly strategy?: DeploymentStrategy;
+  /** How long the blue/green family keeps both revisions after the traffic shift. @default 0 */
+  readonly bakeTimeInMinutes?: number;
+  /** At most 10 pause hooks (blue/green family only). */
+  readonly lifecycleHooks?: readonly LifecycleHookSeed[];
+  /** LINEAR only: the step count is ceil(100 / stepPercent) (default 10); bake not waited for. */
+  readonly linearConfiguration?: {
+    readonly stepPercent?: number;
+    readonly stepBakeTimeInMinutes?: number;
+  };
+  /** CANARY only: two traffic-shift steps; the canary bake time is not waited for. */
+  readonly canaryConfiguration?: {
+    readonly canaryPercent?: number;
+    readonly canaryBakeTimeInMinutes?: number;
+  };
+}
+
 /** A service to create. */
 export interface ServiceSeed {
   /** Cluster name (created if it does not exist). */
@@ -103,6 +193,11 @@ export interface ServiceSeed {
   readonly deploymentController?: 'ECS' | 'CODE_DEPLOY' | 'EXTERNAL';
   /** @default { enable: false, rollback: false } (ECS's API default) */
   readonly circuitBreaker?: { readonly enable: boolean; readonly rollback: boolean };
+  /**
+   * Strategy, bake time and lifecycle hooks; DescribeServices returns them in
+   * `deploymentConfiguration` beside the circuit breaker. @default { strategy: 'ROLLING' }
+   */
+  readonly deploymentConfiguration?: DeploymentConfigurationSeed;
   /** Returned by DescribeServices with `include: ['TAGS']`. */
   readonly tags?: Readonly<Record<string, string>>;
   /** @default 'ACTIVE' */
@@ -139,10 +234,80 @@ export interface DeploymentState {
   readonly rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
   /** As ECS words it. */
   readonly rolloutStateReason: string;
+  /**
+   * The service deployment (ListServiceDeployments) it rolls out, or, for a rollback deployment,
+   * the one it rolls back.
+   */
+  readonly serviceDeploymentArn: string;
+  /** That service deployment's lifecycle stage (blue/green family only). */
+  readonly lifecycleStage: string | undefined;
 }
 
 type ServiceDeploymentStatus =
   'IN_PROGRESS' | 'SUCCESSFUL' | 'STOPPED' | 'ROLLBACK_IN_PROGRESS' | 'ROLLBACK_SUCCESSFUL';
+
+/** Every ServiceDeploymentStatus ECS knows (ListServiceDeployments `status` filter values). */
+const SERVICE_DEPLOYMENT_STATUSES: readonly string[] = [
+  'PENDING',
+  'SUCCESSFUL',
+  'STOPPED',
+  'STOP_REQUESTED',
+  'IN_PROGRESS',
+  'ROLLBACK_REQUESTED',
+  'ROLLBACK_IN_PROGRESS',
+  'ROLLBACK_SUCCESSFUL',
+  'ROLLBACK_FAILED',
+];
+
+type LifecycleStage =
+  | 'RECONCILE_SERVICE'
+  | 'PRE_SCALE_UP'
+  | 'SCALE_UP'
+  | 'POST_SCALE_UP'
+  | 'TEST_TRAFFIC_SHIFT'
+  | 'POST_TEST_TRAFFIC_SHIFT'
+  | 'PRE_PRODUCTION_TRAFFIC_SHIFT'
+  | 'PRODUCTION_TRAFFIC_SHIFT'
+  | 'POST_PRODUCTION_TRAFFIC_SHIFT'
+  | 'BAKE_TIME'
+  | 'CLEAN_UP';
+
+/** The stages a hook can be configured at, in the order ECS reaches them. */
+const HOOK_STAGES: readonly LifecycleHookStage[] = [
+  'RECONCILE_SERVICE',
+  'PRE_SCALE_UP',
+  'POST_SCALE_UP',
+  'TEST_TRAFFIC_SHIFT',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRE_PRODUCTION_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+];
+
+/** A service's deployment configuration, validated, with what the timeline needs. */
+interface DeploymentConfig {
+  readonly strategy: DeploymentStrategy;
+  readonly bakeMs: number;
+  /** Traffic-shift steps (PRE_/PRODUCTION_TRAFFIC_SHIFT run once per step). */
+  readonly steps: number;
+  readonly pauseHooks: readonly {
+    readonly stages: readonly LifecycleHookStage[];
+    readonly timeoutMs: number;
+    readonly action: 'ROLLBACK' | 'CONTINUE';
+  }[];
+  /** The DeploymentConfiguration members other than the circuit breaker and percentages. */
+  readonly json: Json;
+}
+
+interface PauseHook {
+  readonly hookId: string;
+  readonly stage: LifecycleStage;
+  readonly deployment: Deployment;
+  status: 'AWAITING_ACTION' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  readonly expiresAt: number;
+  readonly timeoutAction: 'ROLLBACK' | 'CONTINUE';
+  timer?: Timer;
+}
 
 interface Cluster {
   readonly name: string;
@@ -184,6 +349,12 @@ interface Task {
 interface ServiceDeploymentRecord {
   readonly arn: string;
   readonly revisionArn: string;
+  /** The configuration it was started with. */
+  readonly config: DeploymentConfig;
+  /** Blue/green family: the stage reached. */
+  lifecycleStage?: LifecycleStage;
+  /** Pause hooks opened so far, oldest first. */
+  readonly hooks: PauseHook[];
   readonly sourceRevisions: readonly { arn: string; deployment: Deployment }[];
   status: ServiceDeploymentStatus;
   statusReason?: string;
@@ -211,6 +382,14 @@ interface Deployment {
   /** The service deployment (ListServiceDeployments) this deployment is, or rolls back. */
   readonly record: ServiceDeploymentRecord;
   readonly isRollback: boolean;
+  /** What happens to it as the clock advances (the service's behaviour when it started). */
+  readonly behaviour: DeploymentBehaviour;
+  /** Blue/green family: its lifecycle stages in order (undefined for rolling and rollbacks). */
+  readonly plan: readonly LifecycleStage[] | undefined;
+  /** Index in `plan` of the stage it is at. */
+  stageIndex: number;
+  /** The pause hooks of the current stage while it waits for them. */
+  waiting: PauseHook[];
 }
 
 interface Service {
@@ -219,6 +398,7 @@ interface Service {
   readonly cluster: Cluster;
   readonly controller: 'ECS' | 'CODE_DEPLOY' | 'EXTERNAL';
   readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean };
+  readonly config: DeploymentConfig;
   readonly tags: readonly { key: string; value: string }[];
   readonly createdAt: number;
   status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
@@ -241,6 +421,67 @@ const DEFAULT_STOPPED_REASON =
   'time(s): failed to fetch secret from asm: AccessDeniedException: User is not authorized ' +
   'to perform: secretsmanager:GetSecretValue';
 const CIRCUIT_BREAKER_FAILED = 'ECS deployment circuit breaker: tasks failed to start.';
+/** ECS's default pause hook timeout: 24 hours. */
+const DEFAULT_HOOK_TIMEOUT_MINUTES = 1440;
+
+/** Validates a service's deployment configuration as CreateService would; throws if it is wrong. */
+function deploymentConfig(seed: DeploymentConfigurationSeed = {}): DeploymentConfig {
+  const strategy = seed.strategy ?? 'ROLLING';
+  const fail = (message: string): never => {
+    throw new Error(`sim: deploymentConfiguration: ${message}`);
+  };
+  const bake = seed.bakeTimeInMinutes;
+  if (bake !== undefined && (!Number.isInteger(bake) || bake < 0 || bake > 1440)) {
+    fail(`bakeTimeInMinutes ${String(bake)} is not an integer from 0 to 1440`);
+  }
+  const hooks = seed.lifecycleHooks ?? [];
+  if (hooks.length > 0 && strategy === 'ROLLING') {
+    fail('lifecycle hooks are modelled for BLUE_GREEN, LINEAR and CANARY only');
+  }
+  if (hooks.length > 10) fail('at most 10 pause hooks per service');
+  for (const hook of hooks) {
+    if (hook.targetType !== 'PAUSE') fail('AWS_LAMBDA lifecycle hooks are not modelled');
+    if (hook.lifecycleStages.length === 0) fail('a hook needs at least one lifecycle stage');
+    for (const stage of hook.lifecycleStages) {
+      if (!HOOK_STAGES.includes(stage)) fail(`${stage} is not a lifecycle hook stage`);
+      if (stage === 'TEST_TRAFFIC_SHIFT' || stage === 'PRODUCTION_TRAFFIC_SHIFT') {
+        fail(`pause hooks cannot be configured at ${stage}`);
+      }
+    }
+    const timeout = hook.timeoutConfiguration?.timeoutInMinutes;
+    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1 || timeout > 20160)) {
+      fail(`timeoutInMinutes ${String(timeout)} is not an integer from 1 to 20160`);
+    }
+  }
+  if (seed.linearConfiguration && strategy !== 'LINEAR') fail('linearConfiguration needs LINEAR');
+  if (seed.canaryConfiguration && strategy !== 'CANARY') fail('canaryConfiguration needs CANARY');
+  const stepPercent = seed.linearConfiguration?.stepPercent ?? 10;
+  if (stepPercent < 3 || stepPercent > 100) fail(`stepPercent ${String(stepPercent)} is not 3-100`);
+  const steps =
+    strategy === 'LINEAR' ? Math.ceil(100 / stepPercent) : strategy === 'CANARY' ? 2 : 1;
+  return {
+    strategy,
+    bakeMs: strategy === 'ROLLING' ? 0 : (bake ?? 0) * MINUTE,
+    steps,
+    pauseHooks: hooks.map((hook) => ({
+      stages: [...hook.lifecycleStages],
+      timeoutMs:
+        (hook.timeoutConfiguration?.timeoutInMinutes ?? DEFAULT_HOOK_TIMEOUT_MINUTES) * MINUTE,
+      action: hook.timeoutConfiguration?.action ?? 'ROLLBACK',
+    })),
+    json: {
+      strategy,
+      ...(bake !== undefined && { bakeTimeInMinutes: bake }),
+      ...(hooks.length > 0 && { lifecycleHooks: structuredClone(hooks) }),
+      ...(seed.linearConfiguration && {
+        linearConfiguration: structuredClone(seed.linearConfiguration),
+      }),
+      ...(seed.canaryConfiguration && {
+        canaryConfiguration: structuredClone(seed.canaryConfiguration),
+      }),
+    },
+  };
+}
 
 /** The simulated ECS of one account and Region. */
 export class EcsSim implements SimService {
@@ -356,6 +597,7 @@ export class EcsSim implements SimService {
       cluster,
       controller: seed.deploymentController ?? 'ECS',
       circuitBreaker: seed.circuitBreaker ?? { enable: false, rollback: false },
+      config: deploymentConfig(seed.deploymentConfiguration),
       tags: Object.entries(seed.tags ?? {}).map(([key, value]) => ({ key, value })),
       createdAt: Math.min(deployedAt, now) - 30 * 24 * HOUR,
       status: seed.status ?? 'ACTIVE',
@@ -367,11 +609,12 @@ export class EcsSim implements SimService {
       behaviour: seed.behaviour ?? DEFAULT_BEHAVIOUR,
       events: [],
     };
-    const deployment = this.newDeployment(service, td, deployedAt, undefined);
+    const deployment = this.newDeployment(service, td, deployedAt, undefined, undefined);
     deployment.rolloutState = 'COMPLETED';
     deployment.rolloutStateReason = `ECS deployment ${deployment.id} completed.`;
     deployment.record.status = 'SUCCESSFUL';
     deployment.record.finishedAt = deployedAt;
+    if (service.config.strategy !== 'ROLLING') deployment.record.lifecycleStage = 'CLEAN_UP';
     deployment.record.circuitBreaker.status = service.circuitBreaker.enable
       ? 'MONITORING_COMPLETE'
       : 'DISABLED';
@@ -413,6 +656,8 @@ export class EcsSim implements SimService {
       updatedAt: new Date(d.updatedAt),
       rolloutState: d.rolloutState,
       rolloutStateReason: d.rolloutStateReason,
+      serviceDeploymentArn: d.record.arn,
+      lifecycleStage: d.record.lifecycleStage,
     }));
   }
 
@@ -443,12 +688,19 @@ export class EcsSim implements SimService {
     td: TaskDefinition,
     at: number,
     rollbackOf: Deployment | undefined,
+    plan: readonly LifecycleStage[] | undefined,
   ): Deployment {
     const id = `ecs-svc/${this.ctx.ids.digits(19, 'deployment')}`;
     const numeric = id.slice('ecs-svc/'.length);
+    const where = `${service.cluster.name}/${service.name}`;
     const record: ServiceDeploymentRecord = rollbackOf?.record ?? {
-      arn: this.arn(`service-deployment/${service.cluster.name}/${service.name}/${numeric}`),
-      revisionArn: this.arn(`service-revision/${service.cluster.name}/${service.name}/${numeric}`),
+      arn: this.arn(
+        `service-deployment/${where}/${this.ctx.ids.urlSafe(21, 'service-deployment')}`,
+      ),
+      // The same digits as the `ecs-svc/` id: the link between the two APIs (module comment).
+      revisionArn: this.arn(`service-revision/${where}/${numeric}`),
+      config: service.config,
+      hooks: [],
       sourceRevisions: service.deployments.map((d) => ({
         arn: d.record.revisionArn,
         deployment: d,
@@ -471,6 +723,18 @@ export class EcsSim implements SimService {
       live: [],
       record,
       isRollback: rollbackOf !== undefined,
+      behaviour: rollbackOf
+        ? {
+            outcome: 'complete',
+            afterMs:
+              rollbackOf.behaviour.outcome === 'hang'
+                ? 5 * MINUTE
+                : (rollbackOf.behaviour.rollbackAfterMs ?? 5 * MINUTE),
+          }
+        : service.behaviour,
+      plan,
+      stageIndex: 0,
+      waiting: [],
     };
     service.history.push(deployment);
     if (!rollbackOf) this.serviceDeployments.set(record.arn, { service, deployment });
@@ -544,13 +808,52 @@ export class EcsSim implements SimService {
     );
   }
 
-  /** Starts a new PRIMARY deployment of `td` (UpdateService, or a circuit-breaker rollback). */
+  /** Emits an "ECS Hook State Change" event about a pause hook. */
+  private emitHook(hook: PauseHook, eventName: EcsHookDetail['eventName']): void {
+    const service = hook.deployment.service;
+    const detail: EcsHookDetail = {
+      eventType: eventName === 'HOOK_FAILED' || eventName === 'HOOK_TIMED_OUT' ? 'ERROR' : 'INFO',
+      eventName,
+      hookId: hook.hookId,
+      hookType: 'PAUSE',
+      expiresAt: isoSeconds(hook.expiresAt),
+      lifecycleStage: hook.stage,
+      clusterArn: service.cluster.arn,
+      serviceArn: service.arn,
+      serviceDeploymentArn: hook.deployment.record.arn,
+      updatedAt: new Date(this.ctx.clock.nowMs()).toISOString(),
+    };
+    this.ctx.events.emit('aws.ecs', 'ECS Hook State Change', [hook.deployment.record.arn], detail);
+  }
+
+  /** The lifecycle stages of a new blue/green-family deployment (undefined for ROLLING). */
+  private stagePlan(service: Service): LifecycleStage[] | undefined {
+    const config = service.config;
+    if (config.strategy === 'ROLLING') return undefined;
+    const plan: LifecycleStage[] = [];
+    // "Only happens when you start a new service deployment with more than 1 service revision
+    // in an ACTIVE state."
+    if (service.deployments.length > 1) plan.push('RECONCILE_SERVICE');
+    plan.push('PRE_SCALE_UP', 'SCALE_UP', 'POST_SCALE_UP');
+    plan.push('TEST_TRAFFIC_SHIFT', 'POST_TEST_TRAFFIC_SHIFT');
+    for (let step = 0; step < config.steps; step += 1) {
+      plan.push('PRE_PRODUCTION_TRAFFIC_SHIFT', 'PRODUCTION_TRAFFIC_SHIFT');
+    }
+    plan.push('POST_PRODUCTION_TRAFFIC_SHIFT', 'BAKE_TIME', 'CLEAN_UP');
+    return plan;
+  }
+
+  /**
+   * Starts a new PRIMARY deployment of `td` (UpdateService, or a rollback by the circuit breaker
+   * or a pause hook, with the reason ECS gives).
+   */
   private startDeployment(
     service: Service,
     td: TaskDefinition,
-    rollback?: { of: Deployment; to: Deployment },
+    rollback?: { of: Deployment; to: Deployment; reason: string },
   ): Deployment {
     const now = this.ctx.clock.nowMs();
+    const plan = rollback ? undefined : this.stagePlan(service);
     for (const previous of service.deployments) {
       if (previous.status !== 'PRIMARY') continue;
       previous.status = 'ACTIVE';
@@ -563,38 +866,46 @@ export class EcsSim implements SimService {
         previous.record.statusReason = 'Service deployment superseded by a newer deployment.';
         previous.record.stoppedAt = now;
         previous.record.updatedAt = now;
+        this.abandonHooks(previous);
       }
     }
-    const deployment = this.newDeployment(service, td, now, rollback?.of);
+    const deployment = this.newDeployment(service, td, now, rollback?.of, plan);
     service.deployments = [deployment, ...service.deployments];
     service.taskDefinition = td;
-    for (let i = 0; i < deployment.desiredCount; i += 1) this.newTask(deployment, now);
     let reason = deployment.rolloutStateReason;
     if (rollback) {
-      reason = `ECS deployment circuit breaker: rolling back to deploymentId ${rollback.to.id}.`;
+      reason = rollback.reason;
       deployment.rolloutStateReason = reason;
       rollback.of.record.rollback = { reason, startedAt: now, deployment };
       rollback.of.record.status = 'ROLLBACK_IN_PROGRESS';
       rollback.of.record.updatedAt = now;
       this.serviceEvent(service, `rolling back to deployment ${rollback.to.id}.`);
-    } else {
-      this.serviceEvent(service, `has started ${String(deployment.desiredCount)} tasks.`);
     }
     this.emit(deployment, 'SERVICE_DEPLOYMENT_IN_PROGRESS', reason);
+    if (plan) this.enterStage(deployment, 0);
+    else this.launch(deployment);
+    return deployment;
+  }
 
-    const behaviour: DeploymentBehaviour = rollback
-      ? {
-          outcome: 'complete',
-          afterMs:
-            service.behaviour.outcome === 'fail'
-              ? (service.behaviour.rollbackAfterMs ?? 5 * MINUTE)
-              : 5 * MINUTE,
-        }
-      : service.behaviour;
+  /** Starts the deployment's tasks and what its behaviour makes of them. */
+  private launch(deployment: Deployment): void {
+    const service = deployment.service;
+    const now = this.ctx.clock.nowMs();
+    for (let i = 0; i < deployment.desiredCount; i += 1) this.newTask(deployment, now);
+    if (!deployment.isRollback) {
+      this.serviceEvent(service, `has started ${String(deployment.desiredCount)} tasks.`);
+    }
+    const behaviour = deployment.behaviour;
     switch (behaviour.outcome) {
       case 'complete':
         deployment.timer = this.ctx.clock.after(behaviour.afterMs ?? 5 * MINUTE, () => {
-          this.complete(deployment);
+          deployment.timer = undefined;
+          if (deployment.plan) {
+            this.tasksUp(deployment);
+            this.enterStage(deployment, deployment.stageIndex + 1);
+          } else {
+            this.complete(deployment);
+          }
         });
         break;
       case 'fail': {
@@ -615,19 +926,159 @@ export class EcsSim implements SimService {
       case 'hang':
         break;
     }
-    return deployment;
   }
 
-  private complete(deployment: Deployment): void {
-    const service = deployment.service;
+  /** The deployment's tasks are RUNNING. */
+  private tasksUp(deployment: Deployment): void {
     const now = this.ctx.clock.nowMs();
-    deployment.timer = undefined;
     for (const task of deployment.live) {
       if (task.lastStatus !== 'RUNNING') {
         task.lastStatus = 'RUNNING';
         task.startedAt = now;
       }
     }
+    deployment.updatedAt = now;
+  }
+
+  /** The deployment reaches stage `index` of its plan: it pauses for its hooks, or works on. */
+  private enterStage(deployment: Deployment, index: number): void {
+    const stage = deployment.plan?.[index];
+    if (stage === undefined) return;
+    const record = deployment.record;
+    deployment.stageIndex = index;
+    record.lifecycleStage = stage;
+    record.updatedAt = this.ctx.clock.nowMs();
+    const hooks = record.config.pauseHooks.filter((h) =>
+      (h.stages as readonly string[]).includes(stage),
+    );
+    if (hooks.length === 0) {
+      this.workStage(deployment);
+      return;
+    }
+    deployment.waiting = hooks.map((h) => this.openHook(deployment, stage, h));
+  }
+
+  /** Does the current stage's work, then enters the next stage (now or later). */
+  private workStage(deployment: Deployment): void {
+    switch (deployment.plan?.[deployment.stageIndex]) {
+      case 'SCALE_UP':
+        this.launch(deployment);
+        return;
+      case 'BAKE_TIME': {
+        const bakeMs = deployment.record.config.bakeMs;
+        if (bakeMs > 0) {
+          deployment.timer = this.ctx.clock.after(bakeMs, () => {
+            deployment.timer = undefined;
+            this.enterStage(deployment, deployment.stageIndex + 1);
+          });
+          return;
+        }
+        break;
+      }
+      case 'CLEAN_UP':
+        this.complete(deployment);
+        return;
+      default:
+        break;
+    }
+    this.enterStage(deployment, deployment.stageIndex + 1);
+  }
+
+  /** Opens a pause hook at the deployment's current stage (HOOK_AWAITING_ACTION). */
+  private openHook(
+    deployment: Deployment,
+    stage: LifecycleStage,
+    config: DeploymentConfig['pauseHooks'][number],
+  ): PauseHook {
+    const now = this.ctx.clock.nowMs();
+    const hook: PauseHook = {
+      hookId: `ecs-pause-${this.ctx.ids.urlSafe(43, 'pause-hook')}`,
+      stage,
+      deployment,
+      status: 'AWAITING_ACTION',
+      expiresAt: now + config.timeoutMs,
+      timeoutAction: config.action,
+    };
+    hook.timer = this.ctx.clock.schedule(hook.expiresAt, () => {
+      hook.timer = undefined;
+      hook.status = 'TIMED_OUT';
+      this.emitHook(hook, 'HOOK_TIMED_OUT');
+      this.afterHook(hook, hook.timeoutAction);
+    });
+    deployment.record.hooks.push(hook);
+    this.emitHook(hook, 'HOOK_AWAITING_ACTION');
+    return hook;
+  }
+
+  /** ContinueServiceDeployment on a hook awaiting action. */
+  private actOnHook(hook: PauseHook, action: 'CONTINUE' | 'ROLLBACK'): void {
+    hook.timer?.cancel();
+    hook.timer = undefined;
+    hook.status = action === 'CONTINUE' ? 'SUCCEEDED' : 'FAILED';
+    this.emitHook(hook, action === 'CONTINUE' ? 'HOOK_SUCCEEDED' : 'HOOK_FAILED');
+    this.afterHook(hook, action);
+  }
+
+  /** A hook was continued, rolled back or timed out: the deployment goes on or rolls back. */
+  private afterHook(hook: PauseHook, action: 'CONTINUE' | 'ROLLBACK'): void {
+    const deployment = hook.deployment;
+    if (action === 'ROLLBACK') {
+      this.rollBackFromHook(hook);
+      return;
+    }
+    // Every hook of the stage must be continued before the deployment proceeds.
+    if (deployment.waiting.some((h) => h.status === 'AWAITING_ACTION')) return;
+    deployment.waiting = [];
+    this.workStage(deployment);
+  }
+
+  /** Hooks still awaiting action on a deployment that stops waiting fail (no event). */
+  private abandonHooks(deployment: Deployment): void {
+    for (const hook of deployment.waiting) {
+      if (hook.status !== 'AWAITING_ACTION') continue;
+      hook.timer?.cancel();
+      hook.timer = undefined;
+      hook.status = 'FAILED';
+    }
+    deployment.waiting = [];
+  }
+
+  /** A pause hook asked for (or timed out into) a rollback: as the circuit breaker rolls back. */
+  private rollBackFromHook(hook: PauseHook): void {
+    const deployment = hook.deployment;
+    const service = deployment.service;
+    const now = this.ctx.clock.nowMs();
+    this.abandonHooks(deployment);
+    deployment.timer?.cancel();
+    deployment.timer = undefined;
+    const why = hook.status === 'TIMED_OUT' ? 'timed out' : 'requested a rollback';
+    const reason = `ECS deployment lifecycle hook ${hook.hookId} ${why} at ${hook.stage}.`;
+    deployment.rolloutState = 'FAILED';
+    deployment.rolloutStateReason = reason;
+    deployment.updatedAt = now;
+    const record = deployment.record;
+    record.statusReason = reason;
+    record.updatedAt = now;
+    this.serviceEvent(service, `(deployment ${deployment.id}) deployment failed: ${reason}`);
+    this.emit(deployment, 'SERVICE_DEPLOYMENT_FAILED', reason);
+    const target = service.lastCompleted;
+    if (target) {
+      this.startDeployment(service, target.taskDefinition, {
+        of: deployment,
+        to: target,
+        reason: `ECS deployment lifecycle hook: rolling back to deploymentId ${target.id}.`,
+      });
+    } else {
+      record.status = 'STOPPED';
+      record.stoppedAt = now;
+    }
+  }
+
+  private complete(deployment: Deployment): void {
+    const service = deployment.service;
+    const now = this.ctx.clock.nowMs();
+    deployment.timer = undefined;
+    this.tasksUp(deployment);
     deployment.rolloutState = 'COMPLETED';
     deployment.rolloutStateReason = `ECS deployment ${deployment.id} completed.`;
     deployment.updatedAt = now;
@@ -652,6 +1103,7 @@ export class EcsSim implements SimService {
     record.updatedAt = now;
     record.finishedAt = now;
     record.status = deployment.isRollback ? 'ROLLBACK_SUCCESSFUL' : 'SUCCESSFUL';
+    if (record.config.strategy !== 'ROLLING') record.lifecycleStage = 'CLEAN_UP';
     if (!deployment.isRollback && service.circuitBreaker.enable) {
       record.circuitBreaker.status = 'MONITORING_COMPLETE';
     }
@@ -716,7 +1168,11 @@ export class EcsSim implements SimService {
     this.emit(deployment, 'SERVICE_DEPLOYMENT_FAILED', CIRCUIT_BREAKER_FAILED);
     const target = service.lastCompleted;
     if (service.circuitBreaker.rollback && target) {
-      this.startDeployment(service, target.taskDefinition, { of: deployment, to: target });
+      this.startDeployment(service, target.taskDefinition, {
+        of: deployment,
+        to: target,
+        reason: `ECS deployment circuit breaker: rolling back to deploymentId ${target.id}.`,
+      });
     } else {
       record.status = 'STOPPED';
       record.stoppedAt = now;
@@ -750,6 +1206,8 @@ export class EcsSim implements SimService {
         return this.listServiceDeployments(input);
       case 'DescribeServiceDeployments':
         return this.describeServiceDeployments(input);
+      case 'ContinueServiceDeployment':
+        return this.continueServiceDeployment(input);
       default:
         throw notImplemented('ecs', operation, this.ctx.account);
     }
@@ -1032,6 +1490,11 @@ export class EcsSim implements SimService {
     const service = cluster.byRef.get(reference);
     if (!service) throw new AwsError('ServiceNotFoundException', 'Service not found.');
     const statuses = optionalStrings(input, 'status');
+    for (const status of statuses ?? []) {
+      if (!SERVICE_DEPLOYMENT_STATUSES.includes(status)) {
+        throw new AwsError('InvalidParameterException', `Invalid status: ${status}.`);
+      }
+    }
     const createdAt = input.createdAt as { before?: number; after?: number } | undefined;
     const entries = service.history
       .filter((d) => !d.isRollback)
@@ -1090,7 +1553,17 @@ export class EcsSim implements SimService {
           runningTaskCount: count(deployment.live, 'RUNNING'),
           pendingTaskCount: pending(deployment.live),
         },
-        deploymentConfiguration: this.deploymentConfiguration(service),
+        ...(record.lifecycleStage !== undefined && { lifecycleStage: record.lifecycleStage }),
+        ...(record.hooks.length > 0 && {
+          lifecycleHookDetails: record.hooks.map((hook) => ({
+            hookId: hook.hookId,
+            targetType: 'PAUSE',
+            status: hook.status,
+            expiresAt: epochSeconds(hook.expiresAt),
+            timeoutAction: hook.timeoutAction,
+          })),
+        }),
+        deploymentConfiguration: this.deploymentConfiguration(service, record.config),
         ...(record.rollback && {
           rollback: {
             reason: record.rollback.reason,
@@ -1110,16 +1583,53 @@ export class EcsSim implements SimService {
     return { serviceDeployments, failures };
   }
 
+  private continueServiceDeployment(input: Json): Json {
+    const arn = optionalString(input, 'serviceDeploymentArn');
+    if (arn === undefined || arn === '') {
+      throw new AwsError('InvalidParameterException', 'serviceDeploymentArn cannot be empty.');
+    }
+    const hookId = optionalString(input, 'hookId');
+    if (hookId === undefined || hookId === '') {
+      throw new AwsError('InvalidParameterException', 'hookId cannot be empty.');
+    }
+    const action = optionalString(input, 'action') ?? 'CONTINUE';
+    if (action !== 'CONTINUE' && action !== 'ROLLBACK') {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Invalid action: ${action}. Valid values are CONTINUE and ROLLBACK.`,
+      );
+    }
+    const entry = this.serviceDeployments.get(arn);
+    if (!entry) {
+      throw new AwsError('ServiceDeploymentNotFoundException', 'Service deployment not found.');
+    }
+    const hook = entry.deployment.record.hooks.find((h) => h.hookId === hookId);
+    if (!hook) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Lifecycle hook ${hookId} was not found in service deployment ${arn}.`,
+      );
+    }
+    if (hook.status !== 'AWAITING_ACTION' || entry.deployment.record.status !== 'IN_PROGRESS') {
+      throw new AwsError(
+        'InvalidParameterException',
+        `Lifecycle hook ${hookId} is not awaiting action (status ${hook.status}).`,
+      );
+    }
+    this.actOnHook(hook, action);
+    return { serviceDeploymentArn: arn };
+  }
+
   // -------------------------------------------------------------------------------------------
   // Output shapes
   // -------------------------------------------------------------------------------------------
 
-  private deploymentConfiguration(service: Service): Json {
+  private deploymentConfiguration(service: Service, config = service.config): Json {
     return {
       deploymentCircuitBreaker: { ...service.circuitBreaker },
       maximumPercent: 200,
       minimumHealthyPercent: 100,
-      strategy: 'ROLLING',
+      ...structuredClone(config.json),
     };
   }
 

@@ -5,7 +5,9 @@
  * `resources` and `detail`.
  *
  * Sources emitted here: `aws.ecs` "ECS Deployment State Change" (ECS developer guide, "Amazon ECS
- * service deployment state change events"), `aws.secretsmanager` "Secret Label Updated" and the
+ * service deployment state change events") and "ECS Hook State Change" (ECS developer guide,
+ * "Amazon ECS service deployment hook state change events", "Pause hooks for Amazon ECS service
+ * deployments"), `aws.secretsmanager` "Secret Label Updated" and the
  * CloudTrail-delivered "AWS API Call via CloudTrail" / "AWS Service Event via CloudTrail"
  * (Secrets Manager user guide, monitoring with EventBridge; EventBridge user guide, events from
  * CloudTrail), `aws.ssm` "Parameter Store Change" (SSM user guide, sysman-paramstore-cwe).
@@ -48,6 +50,31 @@ export type EcsDeploymentDetail = {
   readonly updatedAt: string;
   /** As ECS words it (`ECS deployment ecs-svc/… completed.`). */
   readonly reason: string;
+};
+
+/**
+ * The detail of an `aws.ecs` "ECS Hook State Change" event (the event's `resources` is the
+ * service deployment ARN, as in the ECS sample).
+ */
+export type EcsHookDetail = {
+  /** `INFO`, except `ERROR` for HOOK_FAILED and HOOK_TIMED_OUT (the sim's choice: ECS shows only INFO). */
+  readonly eventType: 'INFO' | 'ERROR';
+  /** What happened to the hook. */
+  readonly eventName: 'HOOK_AWAITING_ACTION' | 'HOOK_SUCCEEDED' | 'HOOK_FAILED' | 'HOOK_TIMED_OUT';
+  /** `ecs-pause-` and 43 base64url characters: what ContinueServiceDeployment takes. */
+  readonly hookId: string;
+  /** Always `PAUSE` (the sim models pause hooks only). */
+  readonly hookType: 'PAUSE';
+  /** When the hook times out: ISO 8601 without milliseconds. */
+  readonly expiresAt: string;
+  /** The lifecycle stage the deployment is paused at (`POST_TEST_TRAFFIC_SHIFT`, …). */
+  readonly lifecycleStage: string;
+  readonly clusterArn: string;
+  readonly serviceArn: string;
+  /** `arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID`. */
+  readonly serviceDeploymentArn: string;
+  /** ISO 8601 with milliseconds. */
+  readonly updatedAt: string;
 };
 
 /** The detail of an `aws.secretsmanager` "Secret Label Updated" event. */

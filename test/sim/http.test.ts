@@ -1,7 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PutItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  ContinueServiceDeploymentCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -83,6 +91,82 @@ describe('HTTP mode', () => {
       'sns.Publish:ok',
       'lambda.Invoke:ok',
     ]);
+  });
+
+  it('serves blue/green pause hooks and CloudWatch alarms', async () => {
+    const { sim, config } = await served();
+    sim.addService({
+      cluster: 'prod',
+      name: 'bg',
+      taskDefinition: 'web:1',
+      deploymentConfiguration: {
+        strategy: 'BLUE_GREEN',
+        bakeTimeInMinutes: 1,
+        lifecycleHooks: [{ targetType: 'PAUSE', lifecycleStages: ['POST_SCALE_UP'] }],
+      },
+      behaviour: { outcome: 'complete', afterMs: 60_000 },
+    });
+    sim.addAlarm('bg-5xx');
+    const ecs = new ECSClient(config);
+    const cloudwatch = new CloudWatchClient(config);
+
+    await ecs.send(
+      new UpdateServiceCommand({ cluster: 'prod', service: 'bg', forceNewDeployment: true }),
+    );
+    sim.advance(60_000);
+    const listed = await ecs.send(
+      new ListServiceDeploymentsCommand({
+        cluster: 'prod',
+        service: 'bg',
+        status: ['IN_PROGRESS'],
+      }),
+    );
+    const serviceDeploymentArn = listed.serviceDeployments?.[0]?.serviceDeploymentArn ?? '';
+    const described = await ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeploymentArn] }),
+    );
+    const [hook] = described.serviceDeployments?.[0]?.lifecycleHookDetails ?? [];
+    expect(hook).toMatchObject({ targetType: 'PAUSE', status: 'AWAITING_ACTION' });
+    expect(hook?.expiresAt).toEqual(new Date('2026-01-02T00:01:00Z'));
+    await expect(
+      ecs.send(
+        new ContinueServiceDeploymentCommand({
+          serviceDeploymentArn: `${serviceDeploymentArn}x`,
+          hookId: hook?.hookId,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ServiceDeploymentNotFoundException' });
+    await ecs.send(
+      new ContinueServiceDeploymentCommand({
+        serviceDeploymentArn,
+        hookId: hook?.hookId,
+        action: 'CONTINUE',
+      }),
+    );
+    sim.advance(60_000);
+    const done = await ecs.send(
+      new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [serviceDeploymentArn] }),
+    );
+    expect(done.serviceDeployments?.[0]).toMatchObject({
+      status: 'SUCCESSFUL',
+      lifecycleStage: 'CLEAN_UP',
+      lifecycleHookDetails: [{ hookId: hook?.hookId, status: 'SUCCEEDED' }],
+    });
+
+    sim.setAlarmState('bg-5xx', 'ALARM', 'Threshold Crossed');
+    const alarms = await cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: ['bg-5xx', 'unknown'] }),
+    );
+    expect(alarms.MetricAlarms?.map((a) => [a.AlarmName, a.StateValue, a.StateReason])).toEqual([
+      ['bg-5xx', 'ALARM', 'Threshold Crossed'],
+    ]);
+    expect(alarms.MetricAlarms?.[0]?.StateUpdatedTimestamp).toEqual(
+      new Date('2026-01-01T00:02:00Z'),
+    );
+    await expect(
+      cloudwatch.send(new DescribeAlarmsCommand({ NextToken: 'garbage' })),
+    ).rejects.toMatchObject({ name: 'InvalidNextToken' });
+    expect(sim.calls('cloudwatch.*').map((c) => c.outcome)).toEqual(['ok', 'InvalidNextToken']);
   });
 
   it('drops the connection for resets and released hangs, after applying lost requests', async () => {

@@ -4,9 +4,10 @@
  * Lambda, and never leave the process), or a child process reaches it over HTTP through
  * `AWS_ENDPOINT_URL`.
  *
- * It models ECS (with the deployment life cycle and its EventBridge events), Secrets Manager and
- * SSM Parameter Store metadata (never values), DynamoDB, SQS, SNS Publish and Lambda Invoke /
- * durable execution callbacks; every request is logged, any operation it does not implement is
+ * It models ECS (with the rolling and blue/green-family deployment life cycles, pause hooks and
+ * their EventBridge events), Secrets Manager and SSM Parameter Store metadata (never values),
+ * DynamoDB, SQS, SNS Publish, Lambda Invoke / durable execution callbacks and CloudWatch metric
+ * alarm states; every request is logged, any operation it does not implement is
  * answered AccessDeniedException, and faults (errors, resets, hangs, applied-then-lost answers)
  * can be injected per request. Time is a manual clock. See each service's file for the AWS
  * behaviour it models and where that behaviour is documented.
@@ -29,6 +30,7 @@ import {
   type Outcome,
 } from './calls.js';
 import { type ClockMode, SimClock } from './clock.js';
+import { type AlarmOptions, type AlarmState, CloudWatchSim } from './cloudwatch.js';
 import type { SimContext, SimService } from './context.js';
 import { DynamoDbSim, type TableHandle, type TableSeed } from './dynamodb.js';
 import {
@@ -71,18 +73,24 @@ import {
 import { Ids } from './util.js';
 
 export type { CallFilter, CallRecord, Outcome } from './calls.js';
+export type { AlarmOptions, AlarmState } from './cloudwatch.js';
 export type { ClockMode } from './clock.js';
 export type { AttributeValue, Item } from './dynamodb-expressions.js';
 export type { KeySpec, TableHandle, TableSeed } from './dynamodb.js';
 export type {
   DeploymentBehaviour,
+  DeploymentConfigurationSeed,
   DeploymentState,
+  DeploymentStrategy,
+  LifecycleHookSeed,
+  LifecycleHookStage,
   ServiceSeed,
   TaskDefinitionSeed,
 } from './ecs.js';
 export { AwsError, SimUnsupportedError } from './errors.js';
 export type {
   EcsDeploymentDetail,
+  EcsHookDetail,
   ParameterStoreChangeDetail,
   SecretLabelUpdatedDetail,
   SimEvent,
@@ -184,6 +192,8 @@ export class SimulatedAws {
   readonly sns: SnsSim;
   /** The simulated Lambda. */
   readonly lambda: LambdaSim;
+  /** The simulated CloudWatch (metric alarms). */
+  readonly cloudwatch: CloudWatchSim;
   /** The object SDK clients take as `requestHandler` (in-process; nothing leaves the process). */
   readonly handler: SimRequestHandler;
   /** Requests answered `[sim]` ValidationException because the sim does not model them. */
@@ -233,6 +243,7 @@ export class SimulatedAws {
     this.sqs = new SqsSim(ctx);
     this.sns = new SnsSim(ctx);
     this.lambda = new LambdaSim(ctx);
+    this.cloudwatch = new CloudWatchSim(ctx);
     this.services = {
       ecs: this.ecs,
       secretsmanager: this.secretsManager,
@@ -241,6 +252,7 @@ export class SimulatedAws {
       sqs: this.sqs,
       sns: this.sns,
       lambda: this.lambda,
+      cloudwatch: this.cloudwatch,
     };
     this.latencyMs = options.latencyMs ?? 0;
     this.throttling = options.throttling ?? false;
@@ -266,6 +278,11 @@ export class SimulatedAws {
   /** Moves time forward by `ms`, running what falls due (deployments, message delays) in order. */
   advance(ms: number): void {
     this.clock.advance(ms);
+  }
+
+  /** Runs `run` when the clock reaches `at`: a test scripts what happens meanwhile. */
+  at(at: Date, run: () => void): void {
+    this.clock.schedule(at.getTime(), run);
   }
 
   /** Moves time forward to `date`. */
@@ -514,6 +531,16 @@ export class SimulatedAws {
   /** Registers a Lambda function, optionally with an in-process handler run on Invoke. */
   addFunction(name: string, handler?: LambdaHandler): string {
     return this.lambda.addFunction(name, handler);
+  }
+
+  /** Creates a CloudWatch metric alarm in `state` (default OK); returns its ARN. */
+  addAlarm(name: string, state: AlarmState = 'OK', options?: AlarmOptions): string {
+    return this.cloudwatch.addAlarm(name, state, options);
+  }
+
+  /** SetAlarmState: the alarm takes `state` now (`reason` defaults to a threshold message). */
+  setAlarmState(name: string, state: AlarmState, reason?: string): void {
+    this.cloudwatch.setAlarmState(name, state, reason);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ export interface SecretSeed {
   /** @default 30 days before now */
   readonly createdAt?: Date;
   readonly tags?: Readonly<Record<string, string>>;
+  /** The rotation function (DescribeSecret's RotationLambdaARN); rotation is then enabled. */
+  readonly rotationLambdaArn?: string;
+  /** The service that manages the secret (DescribeSecret's OwningService), e.g. `rds`. */
+  readonly owningService?: string;
 }
 
 interface Version {
@@ -61,6 +65,8 @@ interface Secret {
   readonly createdAt: number;
   readonly description?: string;
   readonly tags: readonly { Key: string; Value: string }[];
+  readonly rotationLambdaArn?: string;
+  readonly owningService?: string;
   readonly versions: Map<string, Version>;
   lastChangedAt: number;
   lastRotatedAt?: number;
@@ -116,9 +122,11 @@ export class SecretsSim implements SimService {
       createdAt,
       ...(seed.description !== undefined && { description: seed.description }),
       tags: Object.entries(seed.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      ...(seed.rotationLambdaArn !== undefined && { rotationLambdaArn: seed.rotationLambdaArn }),
+      ...(seed.owningService !== undefined && { owningService: seed.owningService }),
       versions,
       lastChangedAt: Math.max(createdAt, ...[...versions.values()].map((v) => v.createdAt)),
-      rotationEnabled: false,
+      rotationEnabled: seed.rotationLambdaArn !== undefined,
       ...(seed.deleted !== undefined &&
         seed.deleted !== false && {
           deletedAt: seed.deleted === true ? now + 30 * 86_400_000 : seed.deleted.getTime(),
@@ -393,6 +401,10 @@ export class SecretsSim implements SimService {
       Name: secret.name,
       ...(secret.description !== undefined && { Description: secret.description }),
       RotationEnabled: secret.rotationEnabled,
+      ...(secret.rotationLambdaArn !== undefined && {
+        RotationLambdaARN: secret.rotationLambdaArn,
+      }),
+      ...(secret.owningService !== undefined && { OwningService: secret.owningService }),
       ...(secret.lastRotatedAt !== undefined && {
         LastRotatedDate: epochSeconds(secret.lastRotatedAt),
       }),

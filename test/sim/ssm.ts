@@ -27,11 +27,13 @@ export interface ParameterSeed {
   /** @default one day before now */
   readonly lastModifiedDate?: Date;
   readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 interface Parameter {
   readonly name: string;
   readonly arn: string;
+  tags?: Readonly<Record<string, string>>;
   type: string;
   version: number;
   lastModifiedAt: number;
@@ -59,6 +61,7 @@ export class SsmSim implements SimService {
       version: seed.version ?? 1,
       lastModifiedAt: seed.lastModifiedDate?.getTime() ?? this.ctx.clock.nowMs() - 86_400_000,
       ...(seed.description !== undefined && { description: seed.description }),
+      ...(seed.tags !== undefined && { tags: seed.tags }),
     };
     this.parameters.set(seed.name, parameter);
     return parameter.arn;
@@ -116,7 +119,25 @@ export class SsmSim implements SimService {
   /** Answers one SSM request. */
   handle(operation: string, input: Json): Answer {
     if (operation === 'DescribeParameters') return this.describeParameters(input);
+    if (operation === 'ListTagsForResource') return this.listTagsForResource(input);
     throw notImplemented('ssm', operation, this.ctx.account);
+  }
+
+  /** ListTagsForResource of a parameter (ResourceType `Parameter`, ResourceId its name). */
+  private listTagsForResource(input: Json): Json {
+    const type = optionalString(input, 'ResourceType');
+    const id = optionalString(input, 'ResourceId');
+    if (type !== 'Parameter') {
+      throw new AwsError(
+        'ValidationException',
+        `[sim] ResourceType ${String(type)} is not modelled`,
+      );
+    }
+    const parameter = id === undefined ? undefined : this.parameters.get(id);
+    if (!parameter) throw new AwsError('InvalidResourceId', 'The resource ID is not valid.');
+    return {
+      TagList: Object.entries(parameter.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+    };
   }
 
   private describeParameters(input: Json): Json {

@@ -3,11 +3,12 @@
  * decoded, and how answers and errors are encoded, per AWS protocol (checked against the
  * installed SDK's @aws-sdk/core protocols and each client's protocol settings, SDK 3.1164):
  *
- * - awsJson1_1 (ECS, Secrets Manager, SSM) and awsJson1_0 (DynamoDB, SQS): `POST /`,
+ * - awsJson1_1 (ECS, Secrets Manager, SSM) and awsJson1_0 (DynamoDB, SQS, CloudWatch): `POST /`,
  *   `X-Amz-Target: <serviceTarget>.<Operation>`, `Content-Type: application/x-amz-json-1.x`,
  *   members under their model names, timestamps as epoch seconds. Errors are 4xx/5xx with
- *   `{"__type": "Code", "message": "…"}`. SQS is `awsQueryCompatible`: its errors also carry
- *   `x-amzn-query-error: <query code>;Sender` and a namespaced `__type`.
+ *   `{"__type": "Code", "message": "…"}`. SQS and CloudWatch (`GraniteServiceVersion20100801`,
+ *   awsJson1_0 in this SDK, not Smithy RPC v2 CBOR) are `awsQueryCompatible`: their errors also
+ *   carry `x-amzn-query-error: <query code>;Sender` and a namespaced `__type`.
  * - awsQuery (SNS): form-encoded `Action=Publish&Version=2010-03-31&…`; answers are XML
  *   `<PublishResponse><PublishResult>…</PublishResult><ResponseMetadata>…`, errors
  *   `<ErrorResponse><Error><Type/><Code/><Message/></Error>`.
@@ -29,7 +30,8 @@ import type { AbortSignalLike } from './faults.js';
 import { isJson, type Json } from './util.js';
 
 /** The services the sim models (anything else is logged under its signing name). */
-export type ServiceName = 'ecs' | 'secretsmanager' | 'ssm' | 'dynamodb' | 'sqs' | 'sns' | 'lambda';
+export type ServiceName =
+  'ecs' | 'secretsmanager' | 'ssm' | 'dynamodb' | 'sqs' | 'sns' | 'lambda' | 'cloudwatch';
 
 /** The wire protocol of a request. */
 export type Protocol = 'json1.0' | 'json1.1' | 'query' | 'restJson';
@@ -85,6 +87,7 @@ const JSON_TARGETS: Readonly<Record<string, readonly [ServiceName, Protocol]>> =
   AmazonSSM: ['ssm', 'json1.1'],
   DynamoDB_20120810: ['dynamodb', 'json1.0'],
   AmazonSQS: ['sqs', 'json1.0'],
+  GraniteServiceVersion20100801: ['cloudwatch', 'json1.0'],
 };
 
 /** SNS's XML namespace (client-sns protocol settings). */
@@ -317,14 +320,34 @@ function xmlValue(value: unknown): string {
   return '';
 }
 
-/** The query codes SQS's JSON errors carry in `x-amzn-query-error` (awsQueryCompatible). */
-const SQS_QUERY_CODES: Readonly<Record<string, string>> = {
-  QueueDoesNotExist: 'AWS.SimpleQueueService.NonExistentQueue',
-  MessageNotInflight: 'AWS.SimpleQueueService.MessageNotInflight',
-  QueueNameExists: 'QueueAlreadyExists',
-  TooManyEntriesInBatchRequest: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
-  EmptyBatchRequest: 'AWS.SimpleQueueService.EmptyBatchRequest',
-  BatchEntryIdsNotDistinct: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+/**
+ * The awsQueryCompatible JSON services: the namespace of their `__type` and the query codes their
+ * errors carry in `x-amzn-query-error` (each client's error schemas, `awsQueryError` trait).
+ */
+const QUERY_COMPATIBLE: Readonly<
+  Record<string, { readonly namespace: string; readonly codes: Readonly<Record<string, string>> }>
+> = {
+  sqs: {
+    namespace: 'com.amazonaws.sqs',
+    codes: {
+      QueueDoesNotExist: 'AWS.SimpleQueueService.NonExistentQueue',
+      MessageNotInflight: 'AWS.SimpleQueueService.MessageNotInflight',
+      QueueNameExists: 'QueueAlreadyExists',
+      TooManyEntriesInBatchRequest: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+      EmptyBatchRequest: 'AWS.SimpleQueueService.EmptyBatchRequest',
+      BatchEntryIdsNotDistinct: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+    },
+  },
+  cloudwatch: {
+    namespace: 'com.amazonaws.cloudwatch',
+    codes: {
+      InvalidParameterValueException: 'InvalidParameterValue',
+      InvalidParameterCombinationException: 'InvalidParameterCombination',
+      MissingRequiredParameterException: 'MissingParameter',
+      InvalidNextToken: 'InvalidNextToken',
+      ResourceNotFound: 'ResourceNotFound',
+    },
+  },
 };
 
 function response(
@@ -388,10 +411,11 @@ export function encodeError(routed: Routed, error: AwsError, requestId: string):
         'x-amzn-requestid': requestId,
       };
       let type = error.code;
-      if (routed.service === 'sqs') {
-        type = `com.amazonaws.sqs#${error.code}`;
+      const compatible = QUERY_COMPATIBLE[routed.service];
+      if (compatible) {
+        type = `${compatible.namespace}#${error.code}`;
         headers['x-amzn-query-error'] =
-          `${SQS_QUERY_CODES[error.code] ?? error.code};${error.status >= 500 ? 'Receiver' : 'Sender'}`;
+          `${compatible.codes[error.code] ?? error.code};${error.status >= 500 ? 'Receiver' : 'Sender'}`;
       }
       return response(
         error.status,

@@ -5,7 +5,7 @@
  * Identifiers are deterministic (counters hashed into the shapes AWS uses) so two runs of the
  * same test or benchmark see the same ids; nothing in AWS promises any particular id, only its
  * shape (UUID v4 for message and event ids, 32 hex digits for ECS task ids, 19 digits after
- * `ecs-svc/` for ECS deployment ids).
+ * `ecs-svc/` for ECS deployment ids, 21 base64url characters for ECS service deployment ids).
  */
 import { createHash } from 'node:crypto';
 import { AwsError } from './errors.js';
@@ -53,6 +53,15 @@ export class Ids {
       out += String(Number.parseInt(h.slice(i % 60, (i % 60) + 2), 16) % 10);
     }
     return out;
+  }
+
+  /**
+   * Up to 43 characters from the base64url alphabet [A-Za-z0-9_-]: an ECS service deployment id
+   * (21, e.g. `NCWGC2ZR-taawPAYrIaU5`) or the body of a pause hook id (43).
+   */
+  urlSafe(length: number, kind = 'url-safe'): string {
+    if (length > 43) throw new RangeError('urlSafe: at most 43 characters');
+    return Buffer.from(this.digest(kind), 'hex').toString('base64url').slice(0, length);
   }
 
   /** `length` characters from [A-Za-z] (the random suffix of a Secrets Manager ARN). */
