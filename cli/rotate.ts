@@ -37,7 +37,7 @@ import {
   type ChangeSummary,
   type RolloutRecord,
   type ServiceRecord,
-  isTerminal,
+  isSettled,
 } from '../functions/rollout/model.js';
 import type { CloudFormationLike, EcsLike, SecretsManagerLike } from './aws.js';
 import type { Clock } from './clock.js';
@@ -690,7 +690,7 @@ async function followRollout(
       services = selected(read.value.services);
     }
     for (const record of services) {
-      if (!isTerminal(record.state) || settled.has(record.serviceArn)) continue;
+      if (!isSettled(record) || settled.has(record.serviceArn)) continue;
       settled.add(record.serviceArn);
       const reason = reasonText(record);
       output.line(
@@ -699,10 +699,9 @@ async function followRollout(
     }
     done =
       rollout.status !== 'OPEN' ||
-      (options.clusters.length > 0 &&
-        services.length > 0 &&
-        services.every((r) => isTerminal(r.state)));
-    if (done || elapsed() >= options.deployTimeoutMs) break;
+      (options.clusters.length > 0 && services.length > 0 && services.every(isSettled));
+    // A halted rollout waits for a person: waiting longer here changes nothing.
+    if (done || rollout.halted !== undefined || elapsed() >= options.deployTimeoutMs) break;
     const progress = `Rollout ${rolloutId}: ${countsText(services)}${failedPoll(read.error)}`;
     if (progress !== shown) {
       output.progress(`${progress} (${formatDuration(elapsed())})`);
@@ -753,7 +752,9 @@ function rolloutResult(
     default: {
       const why = done
         ? `left ${record.state} when the rollout ended (${rollout.status})`
-        : `not finished within ${formatDuration(options.deployTimeoutMs)}: ${record.state}`;
+        : rollout.halted !== undefined
+          ? `held back: the rollout halted (${record.state}, wave ${record.wave ?? 1})`
+          : `not finished within ${formatDuration(options.deployTimeoutMs)}: ${record.state}`;
       return { ...base, result: 'failed', detail: `${why}${reason === '' ? '' : `, ${reason}`}` };
     }
   }
@@ -784,7 +785,14 @@ function reportRollout(
   }
   const count = (kind: ResultKind): number => results.filter((r) => r.result === kind).length;
   const failed = !done || results.some((r) => r.result === 'failed' || r.result === 'needs-action');
-  if (!done) {
+  if (!done && rollout.halted !== undefined) {
+    output.warn(
+      `Rollout ${rollout.rolloutId} HALTED in wave ${rollout.halted.wave}: ` +
+        `${rollout.halted.reason}. Nothing more is deployed until you fix the cause and run ` +
+        `\`ecs-redeployer resume ${rollout.rolloutId}\`, or stop it with ` +
+        `\`ecs-redeployer abort ${rollout.rolloutId}\`.`,
+    );
+  } else if (!done) {
     output.warn(
       `Rollout ${rollout.rolloutId} is still ${rollout.status} after ` +
         `${formatDuration(options.deployTimeoutMs)}. The redeployer goes on with it; follow it ` +

@@ -62,7 +62,27 @@ export interface RedeployerConfig {
    * image is pulled: running tasks need nothing). Default: reported as skipped.
    */
   readonly redeployForRepositoryCredentials: boolean;
+  /**
+   * Waves (rollouts only): the first wave is the canary (services tagged
+   * `secret-redeployer:wave` = `canary`, else this many), then waves of these sizes, then the rest.
+   * Empty: every service at once (the bare function's default; the construct sets 1, 10%, 50%).
+   */
+  readonly waves: readonly WaveSize[];
+  /** Seconds a completed wave bakes (watched alarms must stay OK) before the next starts. */
+  readonly waveBakeSeconds: number;
+  /** CloudWatch alarms that halt the rollout if they go off while a wave bakes or deploys. */
+  readonly waveAlarms: readonly string[];
+  /**
+   * Which changes are rolled out in waves: `all` (but those tagged `secret-redeployer:waves` =
+   * `off`, and secrets another service manages), or only `tagged` ones (tag `on`, or a secret
+   * rotated by an alternating-users rotation function): holding a service back is safe only
+   * while the previous value still works.
+   */
+  readonly wavesFor: 'all' | 'tagged';
 }
+
+/** A wave's size: a number of services, or a share of all the rollout's services. */
+export type WaveSize = { readonly count: number } | { readonly percent: number };
 
 export const ENV = {
   clusters: 'CLUSTERS',
@@ -88,6 +108,10 @@ export const ENV = {
   pollSeconds: 'ROLLOUT_POLL_SECONDS',
   confirmAfterSeconds: 'CONFIRM_AFTER_SECONDS',
   redeployForRepositoryCredentials: 'REDEPLOY_FOR_REPOSITORY_CREDENTIALS',
+  waves: 'WAVES',
+  waveBakeSeconds: 'WAVE_BAKE_SECONDS',
+  waveAlarms: 'WAVE_ALARMS',
+  wavesFor: 'WAVES_FOR',
 } as const;
 
 /** A service with this tag set to `true` is never redeployed. */
@@ -151,7 +175,50 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     pollSeconds: whole(env, ENV.pollSeconds, 60, 5, 3600),
     confirmAfterSeconds: whole(env, ENV.confirmAfterSeconds, 120, 10, 3600),
     redeployForRepositoryCredentials: flag(env, ENV.redeployForRepositoryCredentials),
+    waves: waves(env),
+    waveBakeSeconds: whole(env, ENV.waveBakeSeconds, 0, 0, 24 * 3600),
+    waveAlarms: alarmNames(env),
+    wavesFor: wavesFor(env),
   };
+}
+
+/** `1,10%,50%` (counts and percentages), or empty / `off` for no waves. */
+function waves(env: Readonly<Record<string, string | undefined>>): WaveSize[] {
+  const text = (env[ENV.waves] ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'off') return [];
+  return list(text).map((entry) => {
+    const percent = /^(\d{1,3})%$/.exec(entry);
+    if (percent) {
+      const value = Number(percent[1]);
+      if (value >= 1 && value <= 100) return { percent: value };
+    } else if (/^\d{1,5}$/.test(entry) && Number(entry) >= 1) {
+      return { count: Number(entry) };
+    }
+    throw new ConfigError(
+      `${ENV.waves}: "${entry}" is neither a number of services (1 or more) nor a percentage (1%-100%)`,
+    );
+  });
+}
+
+function wavesFor(env: Readonly<Record<string, string | undefined>>): 'all' | 'tagged' {
+  const value = (env[ENV.wavesFor] ?? 'all').trim().toLowerCase();
+  if (value === 'all' || value === 'tagged') return value;
+  throw new ConfigError(`${ENV.wavesFor}: "${value.slice(0, 40)}" is neither "all" nor "tagged"`);
+}
+
+/** CloudWatch alarm names: 1-255 characters, no control characters. */
+function alarmNames(env: Readonly<Record<string, string | undefined>>): string[] {
+  const names = (env[ENV.waveAlarms] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  for (const name of names) {
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
+    if (name.length > 255 || /[\u0000-\u001f]/.test(name)) {
+      throw new ConfigError(`${ENV.waveAlarms}: "${name.slice(0, 40)}" is not an alarm name`);
+    }
+  }
+  return names;
 }
 
 /** A qualified Lambda function ARN (durable executions run on a version or alias). */

@@ -57,6 +57,19 @@ export interface ServiceSummary {
   readonly deployments?: readonly DeploymentView[];
   /** The deployment circuit breaker is on: ECS ends a failing deployment (and sends FAILED). */
   readonly circuitBreaker?: boolean;
+  /** The deployment strategy when not ROLLING: BLUE_GREEN, LINEAR or CANARY. */
+  readonly strategy?: string;
+  /**
+   * Minutes a deployment of the blue/green family bakes once its tasks are up: the bake time,
+   * plus the canary's bake or the linear steps' bakes. Part of the time a deployment may take.
+   */
+  readonly bakeMinutes?: number;
+  /** Pause lifecycle hooks: a deployment may wait for a person (ContinueServiceDeployment). */
+  readonly pauseHooks?: boolean;
+  /** The first load balancer's container and port (the next step for CODE_DEPLOY services). */
+  readonly loadBalancer?: { readonly containerName: string; readonly containerPort: number };
+  /** The external id of the primary task set (CodeDeploy: its deployment id). */
+  readonly primaryTaskSet?: { readonly externalId?: string; readonly taskDefinition?: string };
 }
 
 export interface DiscoveryFailure {
@@ -155,6 +168,56 @@ export function summarise(service: Service): ServiceSummary | undefined {
     deployments,
     ...(service.deploymentConfiguration?.deploymentCircuitBreaker?.enable !== undefined && {
       circuitBreaker: service.deploymentConfiguration.deploymentCircuitBreaker.enable,
+    }),
+    ...strategyOf(service),
+  };
+}
+
+/** The strategy, its bake and its pause hooks; the task-set facts of other controllers. */
+function strategyOf(
+  service: Service,
+): Pick<
+  ServiceSummary,
+  'strategy' | 'bakeMinutes' | 'pauseHooks' | 'loadBalancer' | 'primaryTaskSet'
+> {
+  const config = service.deploymentConfiguration;
+  const strategy = config?.strategy;
+  const minutes = (value: number | undefined, fallback: number): number =>
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
+  let bakeMinutes = 0;
+  if (strategy === 'BLUE_GREEN' || strategy === 'LINEAR' || strategy === 'CANARY') {
+    bakeMinutes = minutes(config?.bakeTimeInMinutes, 0);
+    if (strategy === 'CANARY') {
+      bakeMinutes += minutes(config?.canaryConfiguration?.canaryBakeTimeInMinutes, 10);
+    }
+    if (strategy === 'LINEAR') {
+      // Between steps only: not after the last one (ECS API reference, LinearConfiguration).
+      const percent = minutes(config?.linearConfiguration?.stepPercent, 10) || 10;
+      const steps = Math.ceil(100 / percent);
+      bakeMinutes += minutes(config?.linearConfiguration?.stepBakeTimeInMinutes, 6) * (steps - 1);
+    }
+  }
+  const pauseHooks = (config?.lifecycleHooks ?? []).some((hook) => hook.targetType === 'PAUSE');
+  const balancer = (service.loadBalancers ?? []).find(
+    (lb) => lb.containerName !== undefined && lb.containerPort !== undefined,
+  );
+  const primary = (service.taskSets ?? []).find((set) => set.status === 'PRIMARY');
+  return {
+    ...(strategy !== undefined && strategy !== 'ROLLING' && { strategy }),
+    ...(bakeMinutes > 0 && { bakeMinutes }),
+    ...(pauseHooks && { pauseHooks }),
+    ...(balancer?.containerName !== undefined &&
+      balancer.containerPort !== undefined && {
+        loadBalancer: {
+          containerName: balancer.containerName,
+          containerPort: balancer.containerPort,
+        },
+      }),
+    ...(primary && {
+      primaryTaskSet: {
+        ...(primary.externalId !== undefined && { externalId: primary.externalId }),
+        ...(primary.taskDefinition !== undefined && { taskDefinition: primary.taskDefinition }),
+      },
     }),
   };
 }

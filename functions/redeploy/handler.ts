@@ -31,7 +31,7 @@ import { runSweep } from './sweep.js';
 import { runExactSweep } from '../rollout/sweep.js';
 import { LambdaEngineControl } from '../rollout/engine-client.js';
 import type { RolloutDependencies } from '../rollout/intake.js';
-import { rolloutSettings } from '../rollout/settings.js';
+import { rolloutSettings, waveSettings } from '../rollout/settings.js';
 import { RolloutStore } from '../rollout/store.js';
 import { type DeploymentEventReport, isDeploymentEvent, wakeWatchers } from '../rollout/wake.js';
 import { parseEnvelope } from './events.js';
@@ -121,6 +121,7 @@ function rolloutDependencies(base: Dependencies, store: RolloutStore): RolloutDe
     now: () => new Date(),
     newToken: randomUUID,
     settings: rolloutSettings(config),
+    waves: waveSettings(config),
     secretsManager: base.secretsManager,
     ssm: (ssm ??= new SSMClient({})),
     home: base.home,

@@ -24,6 +24,7 @@ export const METRIC = {
   deploymentsRolledBack: 'DeploymentsRolledBack',
   deploymentsStuck: 'DeploymentsStuck',
   servicesOwed: 'ServicesOwed',
+  rolloutsHalted: 'RolloutsHalted',
 } as const;
 
 /** Units other than Count. */
@@ -56,6 +57,11 @@ export interface MetricCounts {
   readonly deploymentsStuck?: number;
   /** Services that did not receive a change when its rollout ended. */
   readonly servicesOwed?: number;
+  /**
+   * A gauge: open rollouts halted and waiting for a person, counted by the engine as it waits
+   * and by every sweep (alarm on its Maximum).
+   */
+  readonly rolloutsHalted?: number;
   /** Ignored changes by reason code. */
   readonly ignoredBy?: Readonly<Record<string, number>>;
   /** Skipped services by reason code. */

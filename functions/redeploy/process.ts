@@ -19,7 +19,9 @@ import type { Reference } from './references.js';
 import { RecentDeployments, type SkipCode, decide, forceNewDeployment } from './redeploy.js';
 import { type SecretsManagerLike, resolveSecretChange } from './secrets.js';
 import { type EcsLike, TaskDefinitionReader } from './task-definitions.js';
+import { changeVersion } from '../rollout/identity.js';
 import { ChangeRollout, type Handover, type RolloutDependencies } from '../rollout/intake.js';
+import { type HoldHint, type WavePreview, previewWaves } from '../rollout/waves.js';
 
 export interface Dependencies {
   readonly ecs: EcsLike;
@@ -43,6 +45,11 @@ export interface Dependencies {
   readonly rollouts?: RolloutDependencies;
   /** UpdateService without the SDK's own retries (it is not idempotent). @default ecs */
   readonly ecsUpdate?: EcsLike;
+  /**
+   * Dry runs with waves: what the secret or parameter says about holding services back, when
+   * the caller knows it (the CLI's plan); otherwise it is read (DescribeSecret, tags).
+   */
+  readonly holdHint?: HoldHint;
 }
 
 export interface ServiceEntry {
@@ -77,6 +84,10 @@ export interface ChangeReport {
   readonly warnings: readonly string[];
   /** What a sweep could not check (access denied, unreadable task definitions…): alarmed. */
   readonly sweepErrors?: readonly string[];
+  /** Services planned for a later wave of the rollout (deployed by its engine). */
+  readonly planned?: readonly ServiceEntry[];
+  /** Dry run with waves configured: the waves the services to redeploy would go in. */
+  readonly waves?: WavePreview;
   readonly clustersScanned: number;
   readonly servicesScanned: number;
   /** The change's rollout, when rollouts are on. */
@@ -200,7 +211,13 @@ export class RedeployRun {
   readonly braked: ServiceEntry[] = [];
   readonly flapGuarded: ServiceEntry[] = [];
   readonly failed: FailureEntry[] = [];
+  /** Services planned for a later wave: deployed once the waves before them completed. */
+  readonly planned: ServiceEntry[] = [];
+  /** Dry run: the services that would be force-deployed, as described. */
+  readonly wouldDeploy: ServiceSummary[] = [];
   readonly warnings: string[] = [];
+  /** Services to deploy in waves, planned once discovery has seen them all. */
+  private readonly waveCandidates: ServiceSummary[] = [];
   readonly stats = { clusters: 0, services: 0 };
   private readonly updates: Limiter;
   private readonly recent: RecentDeployments;
@@ -300,6 +317,11 @@ export class RedeployRun {
           break;
       }
       this.handled.add(service.arn);
+      if (rollout?.inWaves) {
+        // The wave plan needs every service that must be deployed: planned after discovery.
+        this.waveCandidates.push(service);
+        return;
+      }
       if (config.maxDeploymentsInProgress > 0 && !this.discovered) {
         // The cap compares with every rollout in the fleet: wait until all of it is described.
         this.waiting.push(service);
@@ -328,6 +350,7 @@ export class RedeployRun {
       this.inProgress += 1; // claimed synchronously: concurrent handlers see it
       if (config.dryRun) {
         this.redeployed.push(service.arn);
+        this.wouldDeploy.push(service);
         return;
       }
       const rollout = await this.rollout;
@@ -452,6 +475,7 @@ export class RedeployRun {
         .filter(({ affected }) => affected.length > 0)
         .map(({ service, affected }) => this.handle(service, change, affected)),
     );
+    await this.afterDiscovery();
   }
 
   /** Walks the fleet, passing each described service to `visit` after `observe`. */
@@ -467,7 +491,24 @@ export class RedeployRun {
     );
     this.failed.push(...failures.map(({ target, error }) => ({ target, error })));
     this.discovered = true;
+    await this.afterDiscovery();
+  }
+
+  /** Deploys what waited for the whole fleet: services held for the cap, the first wave. */
+  private async afterDiscovery(): Promise<void> {
     await Promise.all(this.waiting.splice(0).map((service) => this.deploy(service)));
+    const candidates = this.waveCandidates.splice(0);
+    if (candidates.length === 0) return;
+    const rollout = await this.rollout;
+    if (!rollout) return;
+    const { now: first, later } = await rollout.planWaves(candidates);
+    for (const { service, wave } of later) {
+      this.planned.push({
+        service: service.arn,
+        reason: `wave ${wave}: deployed once the waves before it completed`,
+      });
+    }
+    await Promise.all(first.map((service) => this.deploy(service)));
   }
 
   report(change: Record<string, unknown>, rollout?: ChangeReport['rollout']): ChangeReport {
@@ -484,6 +525,7 @@ export class RedeployRun {
       braked: [...this.braked].sort(byService),
       flapGuarded: [...this.flapGuarded].sort(byService),
       failed: [...this.failed].sort((a, b) => a.target.localeCompare(b.target)),
+      ...(this.planned.length > 0 && { planned: [...this.planned].sort(byService) }),
       warnings: [...this.warnings],
       clustersScanned: this.stats.clusters,
       servicesScanned: this.stats.services,
@@ -518,7 +560,11 @@ export async function applyChange(
       run.failed.push({ target: service.arn, error: errorMessage(error) });
     }
   });
-  if (!rollout) return run.report(describeChange(change));
+  if (!rollout) {
+    const report = run.report(describeChange(change));
+    if (!deps.config.dryRun || deps.config.waves.length === 0) return report;
+    return { ...report, waves: await dryRunWaves(change, deps, run.wouldDeploy) };
+  }
   const ready = await rollout;
   if (ready.ended) {
     return new RedeployRun(deps).report(describeChange(change), {
@@ -535,4 +581,32 @@ export async function applyChange(
     created: ready.created,
     ...handover,
   });
+}
+
+/**
+ * The waves a dry run would deploy in. What the secret or parameter says about holding services
+ * back is read as the rollout would read it (metadata only); unreadable, the policy decides.
+ */
+async function dryRunWaves(
+  change: Change,
+  deps: Dependencies,
+  services: readonly ServiceSummary[],
+): Promise<WavePreview> {
+  const { config } = deps;
+  let hint = deps.holdHint;
+  if (hint === undefined) {
+    try {
+      hint = (
+        await changeVersion(change, {
+          secretsManager: deps.secretsManager,
+          ...(deps.rollouts?.ssm && { ssm: deps.rollouts.ssm }),
+          home: deps.home,
+          parameterTags: config.wavesFor === 'tagged',
+        })
+      ).hint;
+    } catch {
+      hint = undefined;
+    }
+  }
+  return previewWaves(services, config.waves, config.wavesFor, hint);
 }

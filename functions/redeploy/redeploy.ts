@@ -104,19 +104,10 @@ export function decide(
     };
   }
   if (service.controller === 'CODE_DEPLOY') {
-    return {
-      kind: 'needs-action',
-      code: 'code-deploy',
-      reason:
-        'deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
-    };
+    return { kind: 'needs-action', code: 'code-deploy', reason: codeDeployStep(service) };
   }
   if (service.controller === 'EXTERNAL') {
-    return {
-      kind: 'needs-action',
-      code: 'external',
-      reason: 'deployment controller EXTERNAL: create a new task set to pick up the change',
-    };
+    return { kind: 'needs-action', code: 'external', reason: externalStep(service) };
   }
   const fresh = freshness(service, change.time);
   if (fresh.fresh) {
@@ -327,4 +318,70 @@ export class RecentDeployments {
       ],
     };
   }
+}
+
+/** The task definition the service runs now (its primary task set's, else its newest). */
+function currentTaskDefinition(service: ServiceSummary): string {
+  return service.primaryTaskSet?.taskDefinition ?? service.taskDefinitions[0] ?? 'TASK_DEFINITION';
+}
+
+const clusterName = (service: ServiceSummary): string =>
+  service.clusterArn.split('/').pop() ?? service.clusterArn;
+
+/**
+ * CODE_DEPLOY: UpdateService cannot start a deployment; a CodeDeploy deployment of the same task
+ * definition starts new tasks, which read the new value. The exact command, with what ECS tells
+ * (task definition, container and port, the last deployment's id to find application and group).
+ */
+export function codeDeployStep(service: ServiceSummary): string {
+  const lb = service.loadBalancer;
+  const appSpec = {
+    version: 0.0,
+    Resources: [
+      {
+        TargetService: {
+          Type: 'AWS::ECS::Service',
+          Properties: {
+            TaskDefinition: currentTaskDefinition(service),
+            ...(lb && {
+              LoadBalancerInfo: {
+                ContainerName: lb.containerName,
+                ContainerPort: lb.containerPort,
+              },
+            }),
+          },
+        },
+      },
+    ],
+  };
+  const revision = JSON.stringify({
+    revisionType: 'AppSpecContent',
+    appSpecContent: { content: JSON.stringify(appSpec) },
+  });
+  const last = service.primaryTaskSet?.externalId;
+  return (
+    'deployment controller CODE_DEPLOY: ECS cannot force a new deployment; start a CodeDeploy ' +
+    `deployment of the same task definition: aws deploy create-deployment --application-name APP ` +
+    `--deployment-group-name GROUP --revision '${revision}'` +
+    (last
+      ? ` (APP and GROUP: aws deploy get-deployment --deployment-id ${last} --query ` +
+        `'deploymentInfo.[applicationName,deploymentGroupName]')`
+      : " (APP and GROUP: those of the service's CodeDeploy deployment group)")
+  );
+}
+
+/**
+ * EXTERNAL: the tool that manages the service's task sets must create a new one; by hand, the
+ * three task-set calls with what ECS tells.
+ */
+export function externalStep(service: ServiceSummary): string {
+  const target = `--cluster ${clusterName(service)} --service ${service.name}`;
+  return (
+    'deployment controller EXTERNAL: ECS cannot force a new deployment; have the tool that ' +
+    'manages its task sets deploy it again, or by hand: aws ecs create-task-set ' +
+    `${target} --task-definition ${currentTaskDefinition(service)} (with the primary task ` +
+    "set's network and load-balancer settings), then aws ecs update-service-primary-task-set " +
+    `${target} --primary-task-set NEW_TASK_SET, then aws ecs delete-task-set ${target} ` +
+    '--task-set OLD_TASK_SET'
+  );
 }

@@ -9,7 +9,9 @@
  *   reason says it is rolling back, and ours becomes ACTIVE, then disappears;
  * - without the circuit breaker a failing deployment stays IN_PROGRESS: only a time-out ends it;
  * - a newer deployment (someone else's UpdateService, a release) makes ours ACTIVE: that one is
- *   watched instead, since it started after the change too.
+ *   watched instead, since it started after the change too;
+ * - BLUE_GREEN, LINEAR and CANARY deployments stay IN_PROGRESS through their bake time (and the
+ *   canary's or linear steps' bakes), so the time-out counts from the end of those.
  */
 import type { DeploymentView, ServiceSummary } from '../redeploy/discovery.js';
 import type { ServiceRecord, ServiceState } from './model.js';
@@ -82,12 +84,17 @@ export function assess(
       default:
         break;
     }
-    if (now.getTime() - since >= options.stuckAfterMs) {
-      const minutes = Math.round(options.stuckAfterMs / 60_000);
+    // The blue/green family bakes after its tasks are up: that time is part of the budget.
+    const bakeMs = (service.bakeMinutes ?? 0) * 60_000;
+    if (now.getTime() - since >= options.stuckAfterMs + bakeMs) {
+      const minutes = Math.round((options.stuckAfterMs + bakeMs) / 60_000);
       return {
         state: 'STUCK',
         reason:
           `no end after ${minutes} min` +
+          (bakeMs > 0
+            ? ` (${Math.round(bakeMs / 60_000)} of them the ${service.strategy ?? ''} bake time)`
+            : '') +
           (ours.failedTasks ? ` (${ours.failedTasks} task(s) failed to start)` : '') +
           (service.circuitBreaker === false
             ? '; the service has no deployment circuit breaker, so ECS keeps retrying'

@@ -42,6 +42,11 @@ export interface RolloutSettings {
   readonly maxDeploymentsInProgress: number;
   /** How long a service held by the cap waits before it is tried again. */
   readonly brakeRetryMs: number;
+  /**
+   * A halted rollout looks again this often while it waits for an operator (a resume or abort
+   * wakes it at once); each look also re-counts the halted rollouts for the alarm.
+   */
+  readonly operatorLookSeconds: number;
 }
 
 export const DEFAULT_ROLLOUT_SETTINGS: RolloutSettings = {
@@ -51,6 +56,7 @@ export const DEFAULT_ROLLOUT_SETTINGS: RolloutSettings = {
   maxAttempts: 3,
   maxDeploymentsInProgress: 0,
   brakeRetryMs: 60_000,
+  operatorLookSeconds: 3600,
 };
 
 export interface DeployDependencies {

@@ -13,10 +13,11 @@ export function durableEngine(context: DurableContext): Engine {
       const duration = { seconds: Math.max(1, Math.round(seconds)) };
       if (!arm) {
         await context.wait(name, duration);
-        return;
+        return undefined;
       }
       try {
-        await context.waitForCallback(
+        // The payload passes through as the waker sent it (a JSON string).
+        return await context.waitForCallback(
           name,
           async (callbackId) => {
             await arm(callbackId);
@@ -27,6 +28,7 @@ export function durableEngine(context: DurableContext): Engine {
         // Timed out (nothing happened: time to look anyway), or the wake could not be armed:
         // either way the next look finds out what ECS did.
         if (!(error instanceof CallbackError)) throw error;
+        return undefined;
       }
     },
   };

@@ -45,18 +45,29 @@ export class LambdaEngineControl implements EngineControl {
     return name;
   }
 
-  async wake(wakeId: string, reason: string): Promise<boolean> {
-    try {
-      await this.lambda.send(
-        new SendDurableExecutionCallbackSuccessCommand({
-          CallbackId: wakeId,
-          Result: new TextEncoder().encode(JSON.stringify({ reason })),
-        }),
-      );
-      return true;
-    } catch {
-      // The wait ended already (timed out, or woken by another event): nothing to do.
-      return false;
-    }
+  wake(wakeId: string, reason: string): Promise<boolean> {
+    return wakeEngine(this.lambda, wakeId, reason);
+  }
+}
+
+/**
+ * Ends the wait the callback `wakeId` belongs to; false when there was nothing to wake (the wait
+ * ended already: timed out, or woken by another event).
+ */
+export async function wakeEngine(
+  lambda: LambdaLike,
+  wakeId: string,
+  reason: string,
+): Promise<boolean> {
+  try {
+    await lambda.send(
+      new SendDurableExecutionCallbackSuccessCommand({
+        CallbackId: wakeId,
+        Result: new TextEncoder().encode(JSON.stringify({ reason })),
+      }),
+    );
+    return true;
+  } catch {
+    return false;
   }
 }

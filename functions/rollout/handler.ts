@@ -4,10 +4,14 @@
  * rollout, waits (a durable timer, woken early by ECS deployment events), looks again, until every
  * service reached an end; then it notifies once and writes the rollout's metrics.
  *
+ * A failure or a watched alarm halts a rollout in waves: it notifies once and waits for an operator
+ * (resume or abort, control.ts), re-counting the halted rollouts for the alarm as it waits.
+ *
  * Thin on purpose: the workflow is in workflow.ts, each look in observe.ts, the end in summary.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type DurableContext, withDurableExecution } from '@aws/durable-execution-sdk-js';
@@ -17,12 +21,12 @@ import { DynamoFlapGuard } from '../redeploy/flap-guard.js';
 import { Logger } from '../redeploy/log.js';
 import { MetricsWriter } from '../redeploy/metrics.js';
 import { ecsBuckets, pacedEcs } from '../redeploy/pacing.js';
-import type { DeployDependencies } from './deploy.js';
 import { durableEngine } from './durable.js';
-import { observeRollout } from './observe.js';
+import { alarmStates } from './alarms.js';
 import { rolloutSettings } from './settings.js';
 import { RolloutStore } from './store.js';
-import { type RolloutSummary, finishRollout } from './summary.js';
+import { rolloutSteps } from './steps.js';
+import type { RolloutSummary } from './summary.js';
 import { type WorkflowSteps, parseRolloutInput, runRollout } from './workflow.js';
 
 const logger = new Logger('ecs-secret-redeployer-rollout');
@@ -43,11 +47,17 @@ const buckets = ecsBuckets();
 let ecs: ECSClient | undefined;
 let ecsUpdate: ECSClient | undefined;
 let sns: SNSClient | undefined;
+let cloudwatch: CloudWatchClient | undefined;
+
+const metrics = (): MetricsWriter =>
+  new MetricsWriter(
+    config.metricsNamespace,
+    process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'ecs-secret-redeployer-rollout',
+  );
 
 function writeMetrics(summary: RolloutSummary): void {
-  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'ecs-secret-redeployer-rollout';
   const { counts } = summary;
-  new MetricsWriter(config.metricsNamespace, functionName).write({
+  metrics().write({
     rolloutsEnded: 1,
     ...(summary.seconds !== undefined && { rolloutDuration: summary.seconds }),
     deploymentsCompleted: counts.COMPLETED ?? 0,
@@ -60,7 +70,8 @@ function writeMetrics(summary: RolloutSummary): void {
 
 function steps(): WorkflowSteps {
   const now = (): Date => new Date();
-  const deps: DeployDependencies = {
+  const topic = config.notificationTopicArn;
+  return rolloutSteps({
     ecs: pacedEcs((ecs ??= new ECSClient({})), buckets),
     ecsUpdate: pacedEcs(
       (ecsUpdate ??= new ECSClient({
@@ -74,34 +85,23 @@ function steps(): WorkflowSteps {
     now,
     newToken: randomUUID,
     settings: rolloutSettings(config),
-  };
-  const topic = config.notificationTopicArn;
-  return {
-    observe: (rolloutId) => observeRollout(deps, rolloutId),
-    finish: async (rolloutId) => {
-      const summary = await finishRollout(
-        {
-          store,
-          now,
-          record: writeMetrics,
-          ...(topic && {
-            notify: async (subject: string, message: string) => {
-              await (sns ??= new SNSClient({})).send(
-                new PublishCommand({ TopicArn: topic, Subject: subject, Message: message }),
-              );
-            },
-          }),
-        },
-        rolloutId,
-      );
-      if (summary) {
-        const level = summary.owed.length > 0 ? 'error' : 'info';
-        logger[level]('rollout ended', { summary });
-      }
-      return summary;
+    alarms: (names) => alarmStates((cloudwatch ??= new CloudWatchClient({})), names),
+    tableName: config.rolloutTableName,
+    record: writeMetrics,
+    recordHalted: (count) => {
+      metrics().write({ rolloutsHalted: count });
     },
-    arm: (rolloutId, wakeId) => store.updateRollout(rolloutId, { wakeCallbackId: wakeId }),
-  };
+    log: (level, message, data) => {
+      logger[level](message, data);
+    },
+    ...(topic && {
+      notify: async (subject: string, message: string) => {
+        await (sns ??= new SNSClient({})).send(
+          new PublishCommand({ TopicArn: topic, Subject: subject, Message: message }),
+        );
+      },
+    }),
+  });
 }
 
 export const handler = withDurableExecution(async (event: unknown, context: DurableContext) => {

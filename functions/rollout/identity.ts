@@ -16,13 +16,14 @@
  */
 import { createHash } from 'node:crypto';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import { DescribeParametersCommand, ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
 import { type Scope, parameterArn, sameScope, secretArn } from '../redeploy/arn.js';
 import { AWSCURRENT, AWSPREVIOUS, type Change } from '../redeploy/change.js';
 import { errorName } from '../redeploy/errors.js';
 import type { SecretsManagerLike } from '../redeploy/secrets.js';
 import type { SsmLike } from '../redeploy/sweep.js';
 import type { ChangeSummary } from './model.js';
+import { type HoldHint, WAVES_TAG, hintFromSecret, wavesTag } from './waves.js';
 
 /** What a change is, before its generation is known. */
 export interface ChangeVersion {
@@ -31,6 +32,8 @@ export interface ChangeVersion {
   readonly pointerKey?: string;
   /** When AWS says the secret or parameter last changed (DescribeSecret, DescribeParameters). */
   readonly lastChangedAt?: Date;
+  /** What bears on holding services back (waves.ts), as far as AWS said. */
+  readonly hint?: HoldHint;
 }
 
 /** The label whose move the change is about: AWSCURRENT if it moved, else the custom label. */
@@ -49,6 +52,8 @@ export interface VersionLookups {
   readonly secretsManager: SecretsManagerLike;
   readonly ssm?: SsmLike;
   readonly home: Scope;
+  /** Read a parameter's tags too (ListTagsForResource): only when waves depend on them. */
+  readonly parameterTags?: boolean;
 }
 
 /**
@@ -93,6 +98,7 @@ export async function changeVersion(
     }
     let version = change.versionId;
     let lastChangedAt: Date | undefined;
+    let hint: HoldHint | undefined;
     if (change.secret.suffix !== undefined && sameScope(change.secret, lookups.home)) {
       try {
         const described = await lookups.secretsManager.send(
@@ -101,6 +107,7 @@ export async function changeVersion(
         const holder = holderOf(described.VersionIdsToStages, label);
         if (holder !== undefined) version = holder;
         if (described.LastChangedDate instanceof Date) lastChangedAt = described.LastChangedDate;
+        hint = hintFromSecret(described);
       } catch (error) {
         if (errorName(error) !== 'ResourceNotFoundException') throw error;
       }
@@ -116,6 +123,7 @@ export async function changeVersion(
       },
       ...(version !== undefined && { pointerKey: `${arn}#${label}` }),
       ...(lastChangedAt && { lastChangedAt }),
+      ...(hint && { hint }),
     };
   }
   const arn = parameterArn(change.parameter);
@@ -127,6 +135,7 @@ export async function changeVersion(
   }
   let version: string | undefined;
   let lastChangedAt: Date | undefined;
+  let hint: HoldHint | undefined;
   if (lookups.ssm && sameScope(change.parameter, lookups.home)) {
     const name = change.parameter.name;
     const page = await lookups.ssm.send(
@@ -137,12 +146,34 @@ export async function changeVersion(
     const found = (page.Parameters ?? []).find((p) => p.Name?.replace(/^\//, '') === name);
     if (found?.Version !== undefined) version = String(found.Version);
     if (found?.LastModifiedDate instanceof Date) lastChangedAt = found.LastModifiedDate;
+    if (found?.Name !== undefined && lookups.parameterTags) {
+      hint = await parameterHint(lookups.ssm, found.Name);
+    }
   }
   return {
     summary: { ...summary, version: version ?? `at:${at}` },
     ...(version !== undefined && { pointerKey: arn }),
     ...(lastChangedAt && { lastChangedAt }),
+    ...(hint && { hint }),
   };
+}
+
+/**
+ * A parameter's `secret-redeployer:waves` tag. Without the permission, or if the parameter went
+ * meanwhile, there is no tag (and the policy decides).
+ */
+async function parameterHint(ssm: SsmLike, name: string): Promise<HoldHint> {
+  try {
+    const { TagList = [] } = await ssm.send(
+      new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }),
+    );
+    const tag = wavesTag(TagList.find((t) => t.Key === WAVES_TAG)?.Value);
+    return tag === undefined ? {} : { tag };
+  } catch (error) {
+    const name = errorName(error);
+    if (name === 'InvalidResourceId' || /AccessDenied/.test(name)) return {};
+    throw error; // throttled or unavailable: the change is retried
+  }
 }
 
 /** Durable execution names: 1-64 characters of `A-Za-z0-9-_`. */

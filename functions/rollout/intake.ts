@@ -10,8 +10,10 @@ import type { SecretsManagerLike } from '../redeploy/secrets.js';
 import type { SsmLike } from '../redeploy/sweep.js';
 import { type DeployDependencies, type DeployOutcome, deployOnce, newRecord } from './deploy.js';
 import type { EngineControl } from './engine-client.js';
+import type { WaveSize } from '../redeploy/config.js';
 import { changeVersion, executionName, rolloutIdOf } from './identity.js';
-import { type RolloutRecord, type ServiceState, isTerminal } from './model.js';
+import { planWaves, wavesApply } from './waves.js';
+import { type RolloutRecord, type ServiceRecord, type ServiceState, isSettled } from './model.js';
 
 export interface RolloutDependencies extends DeployDependencies {
   readonly secretsManager: SecretsManagerLike;
@@ -19,6 +21,14 @@ export interface RolloutDependencies extends DeployDependencies {
   readonly home: Scope;
   /** Absent: rollouts are recorded but not watched until a sweep restarts them. */
   readonly engine?: EngineControl;
+  /** Waves (waves.ts); absent or no sizes: every service at once. */
+  readonly waves?: {
+    readonly sizes: readonly WaveSize[];
+    readonly bakeSeconds: number;
+    readonly alarms: readonly string[];
+    /** Which changes: all, or only those whose secret or parameter says holding is safe. */
+    readonly for: 'all' | 'tagged';
+  };
 }
 
 export interface Handover {
@@ -36,6 +46,9 @@ export interface Handover {
  * finds what the first one did.
  */
 export class ChangeRollout {
+  /** Records this invocation wrote (the wave plan), so deploying does not read them back. */
+  private readonly planned = new Map<string, ServiceRecord>();
+
   private constructor(
     private readonly deps: RolloutDependencies,
     readonly record: RolloutRecord,
@@ -58,7 +71,13 @@ export class ChangeRollout {
 
   /** Opens the rollout of `change`, or joins it if another event of the change opened it. */
   static async open(deps: RolloutDependencies, change: Change): Promise<ChangeRollout> {
-    const version = await changeVersion(change, deps);
+    const configured =
+      deps.waves !== undefined && deps.waves.sizes.length > 0 ? deps.waves : undefined;
+    const version = await changeVersion(change, {
+      ...deps,
+      parameterTags: configured?.for === 'tagged',
+    });
+    const waves = configured ? wavesApply(configured.for, version.hint) : undefined;
     const now = deps.now();
     const generation =
       version.pointerKey === undefined
@@ -74,10 +93,77 @@ export class ChangeRollout {
         status: 'OPEN',
         // The execution the handler starts (handOver); recorded now to save a write then.
         ...(deps.engine && { engine: { name: executionName(rolloutId, 1), attempt: 1 } }),
+        ...(deps.waves &&
+          waves?.apply === true && {
+            waves: {
+              count: 0,
+              bakeSeconds: deps.waves.bakeSeconds,
+              alarms: deps.waves.alarms,
+              why: waves.why,
+            },
+            currentWave: 1,
+          }),
+        ...(waves?.apply === false && { noWaves: waves.why }),
       },
       now,
     );
     return new ChangeRollout(deps, rollout, created);
+  }
+
+  /** Whether this rollout deploys in waves. */
+  get inWaves(): boolean {
+    return this.record.waves !== undefined;
+  }
+
+  /**
+   * Plans the waves of the services to deploy, records each PLANNED with its wave, and returns
+   * those to deploy now: the first wave, when this invocation opened the rollout. An invocation
+   * that joined it deploys none: services it finds that the plan does not know yet join the last
+   * wave, and the engine deploys them in turn.
+   */
+  async planWaves(services: readonly ServiceSummary[]): Promise<{
+    now: ServiceSummary[];
+    later: { service: ServiceSummary; wave: number }[];
+  }> {
+    const now = this.deps.now();
+    const sizes = this.deps.waves?.sizes ?? [];
+    if (!this.created) {
+      const known = await this.deps.store.services(this.rolloutId);
+      const last = Math.max(1, ...known.map((r) => r.wave ?? 1));
+      const later: { service: ServiceSummary; wave: number }[] = [];
+      for (const service of services) {
+        if (known.some((r) => r.serviceArn === service.arn)) continue;
+        await this.deps.store.putService(
+          this.rolloutId,
+          { ...newRecord(service, now), wave: last },
+          now,
+          'absent',
+        );
+        later.push({ service, wave: last });
+      }
+      return { now: [], later };
+    }
+    const plan = planWaves(services, sizes);
+    const count = Math.max(0, ...plan.values());
+    await Promise.all(
+      services.map(async (service) => {
+        const record = { ...newRecord(service, now), wave: plan.get(service.arn) ?? 1 };
+        if (await this.deps.store.putService(this.rolloutId, record, now, 'absent')) {
+          this.planned.set(service.arn, record);
+        }
+      }),
+    );
+    if (this.record.waves) {
+      await this.deps.store.updateRollout(this.rolloutId, {
+        waves: { ...this.record.waves, count },
+      });
+    }
+    return {
+      now: services.filter((service) => plan.get(service.arn) === 1),
+      later: services
+        .filter((service) => plan.get(service.arn) !== 1)
+        .map((service) => ({ service, wave: plan.get(service.arn) ?? 1 })),
+    };
   }
 
   /** Records a decision taken at once (skipped, needs action); never overwrites an earlier one. */
@@ -125,9 +211,9 @@ export class ChangeRollout {
   async deploy(service: ServiceSummary): Promise<DeployOutcome> {
     // A rollout this invocation just created has no service records to read; an invocation
     // racing it on the same service finds out through the claim (deploy.ts), never by this read.
-    const existing = this.created
-      ? undefined
-      : await this.deps.store.service(this.rolloutId, service.arn);
+    const existing =
+      this.planned.get(service.arn) ??
+      (this.created ? undefined : await this.deps.store.service(this.rolloutId, service.arn));
     return deployOnce(this.deps, this.ref, service, existing);
   }
 
@@ -139,7 +225,7 @@ export class ChangeRollout {
    */
   async handOver(options: { readonly complete: boolean } = { complete: true }): Promise<Handover> {
     const services = await this.deps.store.services(this.rolloutId);
-    const owed = services.filter((s) => !isTerminal(s.state)).length;
+    const owed = services.filter((s) => !isSettled(s)).length;
     if (owed === 0 && !options.complete) return { owed }; // not all services were seen: retried
     if (owed === 0) {
       await this.deps.store.closeRollout(this.rolloutId, 'DONE', this.deps.now());

@@ -10,9 +10,11 @@
  *     HELD                    └──► COMPLETED | FAILED | ROLLED_BACK | STUCK
  *
  * and, decided at once, SKIPPED (already fresh, draining, excluded by tag, gone) or
- * NEEDS_ACTION (CODE_DEPLOY or EXTERNAL controller, a deleted secret still referenced). Only
- * COMPLETED counts as delivered.
+ * NEEDS_ACTION (CODE_DEPLOY or EXTERNAL controller, a deleted secret still referenced). A
+ * deployment paused at a lifecycle hook is NEEDS_ACTION too, but still watched: once someone
+ * acts on the hook it is DEPLOYING again. Only COMPLETED counts as delivered.
  */
+import type { PausedHook } from './hooks.js';
 
 export type ServiceState =
   /** To be force-deployed; a failed UpdateService leaves it here with `attempts` and `reason`. */
@@ -56,6 +58,21 @@ export const WATCHED_STATES: ReadonlySet<ServiceState> = new Set<ServiceState>([
 
 export const isTerminal = (state: ServiceState): boolean => TERMINAL_STATES.has(state);
 
+/** The code of a NEEDS_ACTION service whose deployment is paused at a lifecycle hook. */
+export const HOOK_AWAITING = 'hook-awaiting-action';
+
+/** A deployment paused at a hook needs a person, but is not over: it is still watched. */
+export const isAwaitingHook = (record: Pick<ServiceRecord, 'state' | 'code'>): boolean =>
+  record.state === 'NEEDS_ACTION' && record.code === HOOK_AWAITING;
+
+/** The service reached its end in the rollout (nothing more will happen to it by itself). */
+export const isSettled = (record: Pick<ServiceRecord, 'state' | 'code'>): boolean =>
+  isTerminal(record.state) && !isAwaitingHook(record);
+
+/** A deployment of the service is rolling out (or paused) and watched. */
+export const isWatched = (record: Pick<ServiceRecord, 'state' | 'code'>): boolean =>
+  WATCHED_STATES.has(record.state) || isAwaitingHook(record);
+
 /** One service's part in a rollout. Times are ISO strings (they are stored as such). */
 export interface ServiceRecord {
   readonly serviceArn: string;
@@ -91,6 +108,13 @@ export interface ServiceRecord {
   readonly code?: string;
   /** The service's deployment circuit breaker is on. */
   readonly circuitBreaker?: boolean;
+  /** Its wave (1 = the canary); absent: no waves. */
+  readonly wave?: number;
+  /** The lifecycle hook its deployment is paused at (NEEDS_ACTION, HOOK_AWAITING). */
+  readonly hook?: PausedHook & {
+    /** The pause was notified. */
+    readonly notified?: boolean;
+  };
 }
 
 export type RolloutStatus = 'OPEN' | 'DONE' | 'ABORTED';
@@ -135,6 +159,37 @@ export interface RolloutRecord {
   readonly inFlight?: number;
   /** Operator's note when the rollout was aborted. */
   readonly abortedBy?: string;
+  /** Waves: how many, the bake time after each, the alarms that must stay OK. */
+  readonly waves?: {
+    readonly count: number;
+    readonly bakeSeconds: number;
+    readonly alarms: readonly string[];
+    /** Why this change is rolled out in waves (waves.ts wavesApply). */
+    readonly why?: string;
+  };
+  /** Waves are configured, but not for this change: why (a held service would break). */
+  readonly noWaves?: string;
+  /** The wave started last (1 = the canary). */
+  readonly currentWave?: number;
+  /** When the current wave's bake ends, once it started. */
+  readonly bakeUntil?: string;
+  /** Set when a failure or an alarm stopped the rollout: nothing more is started until resumed. */
+  readonly halted?: {
+    readonly wave: number;
+    readonly reason: string;
+    readonly at: string;
+    readonly services: readonly string[];
+    /** The halt notification went out. */
+    readonly notified?: boolean;
+  };
+  /** An operator's request, applied by the engine's next look. */
+  readonly control?: {
+    readonly action: 'resume' | 'abort';
+    readonly by?: string;
+    readonly at: string;
+  };
+  /** Callback that ends the halted engine's wait for an operator (resume or abort). */
+  readonly operatorCallbackId?: string;
 }
 
 /** Counts per state, for reports and notifications. */

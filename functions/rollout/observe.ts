@@ -23,19 +23,34 @@ import {
   resolveUnconfirmed,
 } from './deploy.js';
 import {
+  type RolloutRecord,
   type RolloutStatus,
   type ServiceRecord,
   type ServiceState,
-  WATCHED_STATES,
+  HOOK_AWAITING,
   countStates,
-  isTerminal,
+  isAwaitingHook,
+  isSettled,
+  isWatched,
 } from './model.js';
+import { hookReason, pausedHook } from './hooks.js';
+import { HALTING_STATES, type WaveStep, nextWaveStep } from './waves.js';
 
 /** What the engine needs to know after a look. */
 export interface Look {
-  /** Every service reached an end (or the rollout was closed): time to finish. */
+  /** Every service reached an end (or the rollout was closed or aborted): time to finish. */
   readonly done: boolean;
   readonly status: RolloutStatus | 'MISSING';
+  /** A failure or an alarm stopped the rollout: it waits for an operator (resume or abort). */
+  readonly halted?: boolean;
+  /** The halt was not notified yet. */
+  readonly haltPending?: boolean;
+  /** An operator's resume was applied in this look. */
+  readonly resumed?: boolean;
+  /** A deployment paused at a lifecycle hook was not notified yet. */
+  readonly hookPending?: boolean;
+  /** Waves: the wave started last, of how many. */
+  readonly wave?: { readonly current: number; readonly count: number };
   /** When to look again, in seconds. */
   readonly nextLookSeconds: number;
   /** Deployments are in flight: ECS events may wake the engine before `nextLookSeconds`. */
@@ -118,75 +133,241 @@ export async function stoppedTaskReasons(
   }
 }
 
+/** The state of a CloudWatch alarm a rollout watches. */
+export interface AlarmState {
+  readonly name: string;
+  /** OK, ALARM or INSUFFICIENT_DATA. */
+  readonly state: string;
+  readonly reason?: string;
+}
+
+export interface ObserveDependencies extends DeployDependencies {
+  /** Reads the watched alarms' states (waves); absent: no alarm is watched. */
+  readonly alarms?: (names: readonly string[]) => Promise<readonly AlarmState[]>;
+}
+
+/** Waves advanced in one look at most (each starts the next wave's deployments at once). */
+const MAX_WAVES_PER_LOOK = 20;
+
 /** Takes one look at the rollout and acts on what it sees. */
-export async function observeRollout(deps: DeployDependencies, rolloutId: string): Promise<Look> {
-  const rollout = await deps.store.rollout(rolloutId);
+export async function observeRollout(deps: ObserveDependencies, rolloutId: string): Promise<Look> {
+  let rollout = await deps.store.rollout(rolloutId);
   const idle = { nextLookSeconds: 0, watching: false };
   if (!rollout) return { done: true, status: 'MISSING', counts: {}, ...idle };
   if (rollout.status !== 'OPEN') {
     const records = await deps.store.services(rolloutId);
     return { done: true, status: rollout.status, counts: countStates(records), ...idle };
   }
+  if (rollout.control?.action === 'abort') {
+    // Left as they are: deployments in flight go on, nothing else is started.
+    const records = await deps.store.services(rolloutId);
+    return { done: true, status: 'ABORTED', counts: countStates(records), ...idle };
+  }
+  const resumed = rollout.control?.action === 'resume';
+  if (resumed) {
+    await resume(deps, rollout);
+    rollout = (await deps.store.rollout(rolloutId)) ?? rollout;
+    if (rollout.status !== 'OPEN' || rollout.control?.action === 'abort') {
+      return observeRollout(deps, rolloutId); // closed or aborted meanwhile
+    }
+  }
   const ref: RolloutRef = { rolloutId, changeTime: new Date(rollout.changeTime) };
-  const records = await deps.store.services(rolloutId);
-  const now = deps.now();
-  const due = (record: ServiceRecord): boolean =>
-    !isTerminal(record.state) &&
-    (record.state !== 'HELD' || Date.parse(record.heldUntil ?? '') <= now.getTime());
-  const views = await describeServices(deps.ecs, records.filter(due));
+  let records = await deps.store.services(rolloutId);
+  const waves = rollout.waves;
+  let currentWave = rollout.currentWave ?? 1;
+  let halted = rollout.halted;
+  let bakeUntil = rollout.bakeUntil;
 
   // The fleet cap counts what every open rollout has in flight, this one's as it goes.
   const cap = deps.settings.maxDeploymentsInProgress;
-  let inFlight = records.filter((r) => WATCHED_STATES.has(r.state)).length;
+  let inFlight = records.filter(isWatched).length;
   if (cap > 0) {
     const others = await deps.store.rollouts({ open: true, limit: 200 });
     for (const other of others) {
       if (other.rolloutId !== rolloutId) inFlight += other.inFlight ?? 0;
     }
   }
+  const takeSlot = (): boolean => {
+    if (cap > 0 && inFlight >= cap) return false;
+    inFlight += 1;
+    return true;
+  };
 
-  const next: ServiceRecord[] = [];
-  for (const record of records) {
-    if (!due(record)) {
-      next.push(record);
-      continue;
+  for (let round = 0; round < MAX_WAVES_PER_LOOK; round += 1) {
+    const now = deps.now();
+    const due = (record: ServiceRecord): boolean => {
+      if (isWatched(record)) return true; // always watched to its end
+      if (isSettled(record)) return false;
+      // Not yet started: only in a started wave, never while halted.
+      if (halted !== undefined || (waves && (record.wave ?? 1) > currentWave)) return false;
+      return record.state !== 'HELD' || Date.parse(record.heldUntil ?? '') <= now.getTime();
+    };
+    const views = await describeServices(deps.ecs, records.filter(due));
+    const next: ServiceRecord[] = [];
+    for (const record of records) {
+      if (!due(record)) {
+        next.push(record);
+        continue;
+      }
+      try {
+        const view = views.get(record.serviceArn);
+        next.push(await advance(deps, ref, record, view, views.has(record.serviceArn), takeSlot));
+      } catch (error) {
+        // One service's trouble does not stop the others; it is looked at again next time.
+        next.push({ ...record, reason: `could not be checked: ${errorMessage(error)}` });
+      }
     }
-    const view = views.get(record.serviceArn);
-    try {
-      const advanced = await advance(deps, ref, record, view, views.has(record.serviceArn), () => {
-        if (cap > 0 && inFlight >= cap) return false;
-        inFlight += 1;
-        return true;
-      });
-      next.push(advanced);
-    } catch (error) {
-      // One service's trouble does not stop the others; it is looked at again next time.
-      next.push({ ...record, reason: `could not be checked: ${errorMessage(error)}` });
+    records = next;
+    if (!waves || halted !== undefined) break;
+
+    const alarm = await alarmGoneOff(deps, waves.alarms);
+    const step: WaveStep =
+      alarm !== undefined
+        ? {
+            kind: 'halt',
+            reason: `alarm ${alarm.name} is ${alarm.state}${alarm.reason ? `: ${alarm.reason}` : ''} (wave ${currentWave})`,
+            services: [],
+          }
+        : nextWaveStep(records, currentWave, deps.now(), waves.bakeSeconds, bakeUntil);
+    if (step.kind === 'halt') {
+      const record = {
+        wave: currentWave,
+        reason: step.reason,
+        at: deps.now().toISOString(),
+        services: [...step.services],
+      };
+      if (await deps.store.updateRollout(rolloutId, { halted: record }, { onlyIf: 'not-halted' })) {
+        halted = record;
+      } else {
+        halted = (await deps.store.rollout(rolloutId))?.halted ?? record;
+      }
+      break;
     }
+    if (step.kind === 'bake') {
+      if (bakeUntil === undefined) {
+        bakeUntil = step.until.toISOString();
+        await deps.store.updateRollout(rolloutId, { bakeUntil });
+      }
+      break;
+    }
+    if (step.kind !== 'advance') break;
+    currentWave = step.to;
+    bakeUntil = undefined;
+    await deps.store.updateRollout(rolloutId, { currentWave }, { remove: ['bakeUntil'] });
   }
 
-  const watching = next.some((r) => WATCHED_STATES.has(r.state));
-  const held = next.filter((r) => r.state === 'HELD');
-  const busy = next.some((r) => WATCHED_STATES.has(r.state) || r.state === 'PLANNED');
-  const done = next.every((r) => isTerminal(r.state));
+  const now = deps.now();
+  const watching = records.some(isWatched);
+  const startable = (r: ServiceRecord): boolean =>
+    halted === undefined && (!waves || (r.wave ?? 1) <= currentWave);
+  const held = records.filter((r) => r.state === 'HELD' && startable(r));
+  const busy = watching || records.some((r) => r.state === 'PLANNED' && startable(r));
+  const done = halted === undefined && records.every(isSettled);
   let nextLookSeconds = deps.settings.pollSeconds;
   if (!busy && held.length > 0) {
     const soonest = Math.min(...held.map((r) => Date.parse(r.heldUntil ?? '')));
-    nextLookSeconds = Math.max(1, Math.ceil((soonest - deps.now().getTime()) / 1000));
+    nextLookSeconds = Math.max(1, Math.ceil((soonest - now.getTime()) / 1000));
   }
-  const lookedAt = deps.now();
+  const active = records.filter(isWatched);
+  const pending = records.some(
+    (r) => (r.state === 'PLANNED' || r.state === 'HELD') && startable(r),
+  );
+  if (active.length > 0 && active.every(isAwaitingHook) && !pending) {
+    // Only deployments paused at hooks: a person acts (its hook event wakes the engine), or the
+    // hook times out. Look at least hourly, and just after the first time-out.
+    const expiries = active
+      .map((r) => Date.parse(r.hook?.expiresAt ?? ''))
+      .filter((t) => Number.isFinite(t));
+    const untilExpiry =
+      expiries.length > 0
+        ? Math.ceil((Math.min(...expiries) - now.getTime()) / 1000) + 60
+        : Number.POSITIVE_INFINITY;
+    nextLookSeconds = Math.max(
+      deps.settings.pollSeconds,
+      Math.min(deps.settings.operatorLookSeconds, untilExpiry),
+    );
+  }
+  if (halted !== undefined && !watching) {
+    // Nothing moves until an operator resumes or aborts (which wakes the engine at once).
+    nextLookSeconds = deps.settings.operatorLookSeconds;
+  }
+  if (!busy && bakeUntil !== undefined && halted === undefined) {
+    // Baking: look again when it ends, and meanwhile as often as the poll (alarms).
+    const left = Math.ceil((Date.parse(bakeUntil) - now.getTime()) / 1000);
+    nextLookSeconds = Math.max(1, Math.min(nextLookSeconds, left));
+  }
   await deps.store.updateRollout(rolloutId, {
-    observedAt: iso(lookedAt),
-    nextLookAt: iso(new Date(lookedAt.getTime() + (done ? 0 : nextLookSeconds) * 1000)),
-    inFlight: next.filter((r) => WATCHED_STATES.has(r.state)).length,
+    observedAt: iso(now),
+    nextLookAt: iso(new Date(now.getTime() + (done ? 0 : nextLookSeconds) * 1000)),
+    inFlight: records.filter(isWatched).length,
   });
   return {
     done,
     status: 'OPEN',
     nextLookSeconds: done ? 0 : nextLookSeconds,
     watching,
-    counts: countStates(next),
+    counts: countStates(records),
+    ...(halted !== undefined && { halted: true, haltPending: halted.notified !== true }),
+    ...(resumed && { resumed: true }),
+    ...(records.some((r) => isAwaitingHook(r) && r.hook?.notified !== true) && {
+      hookPending: true,
+    }),
+    ...(waves && { wave: { current: currentWave, count: waves.count } }),
   };
+}
+
+/** The first watched alarm that is not OK (INSUFFICIENT_DATA is not a failure). */
+async function alarmGoneOff(
+  deps: ObserveDependencies,
+  names: readonly string[],
+): Promise<AlarmState | undefined> {
+  if (names.length === 0 || !deps.alarms) return undefined;
+  const states = await deps.alarms(names);
+  return states.find((alarm) => alarm.state === 'ALARM');
+}
+
+/**
+ * Applies an operator's resume: the services that failed in the halted wave are deployed again
+ * (their claim given back first), the halt is lifted, and the waves go on.
+ */
+async function resume(deps: DeployDependencies, rollout: RolloutRecord): Promise<void> {
+  const now = deps.now();
+  const failed = new Set(rollout.halted?.services ?? []);
+  for (const record of await deps.store.services(rollout.rolloutId)) {
+    if (!failed.has(record.serviceArn) || !HALTING_STATES.has(record.state)) continue;
+    await deps.store.dropClaim(record.serviceArn, rollout.rolloutId);
+    await deps.store.putService(
+      rollout.rolloutId,
+      {
+        ...omit(
+          record,
+          'deploymentId',
+          'deployingAt',
+          'watchingSince',
+          'endedAt',
+          'claimToken',
+          'supersededBy',
+          'coveredBy',
+          'unconfirmed',
+        ),
+        state: 'PLANNED',
+        attempts: 0,
+        reason: `${record.state} before; deployed again after the rollout was resumed`,
+        updatedAt: iso(now),
+      },
+      now,
+    );
+  }
+  // Only if the request is still this resume: an abort that came meanwhile is kept (and wins).
+  await deps.store.updateRollout(
+    rollout.rolloutId,
+    {},
+    {
+      remove: ['halted', 'control', 'operatorCallbackId', 'bakeUntil'],
+      onlyIf: 'open',
+      ...(rollout.control && { controlAt: rollout.control.at }),
+    },
+  );
 }
 
 /** Moves one due service on; returns its (written) record. */
@@ -237,8 +418,10 @@ async function advance(
       const outcome = await deployOnce(deps, ref, view, record);
       return outcome.record;
     }
+    case 'NEEDS_ACTION':
     case 'DEPLOYING':
     case 'SUPERSEDED': {
+      if (record.state === 'NEEDS_ACTION' && !isAwaitingHook(record)) return record;
       if (record.unconfirmed) return resolveUnconfirmed(deps, ref, record, view);
       if (record.deploymentId === undefined) {
         // Started without knowing the deployment id (an empty answer, or covered by a rollout
@@ -256,11 +439,39 @@ async function advance(
           updatedAt: iso(now),
         });
       }
-      const result = assess(record, view, now, { stuckAfterMs: deps.settings.stuckAfterMs });
-      if (result === undefined) return record;
+      const paused = isAwaitingHook(record);
+      // While paused at a hook, the time-out waits: the hook has its own (and its action).
+      const result = paused
+        ? assess({ ...record, state: 'DEPLOYING' }, view, now, { stuckAfterMs: Infinity })
+        : assess(record, view, now, { stuckAfterMs: deps.settings.stuckAfterMs });
+      if (result === undefined) {
+        if (!view.pauseHooks) return record;
+        const hook = await pausedHook(deps.ecs, record);
+        if (hook !== undefined) {
+          if (paused && record.hook?.hookId === hook.hookId) return record;
+          return save({
+            ...record,
+            state: 'NEEDS_ACTION',
+            code: HOOK_AWAITING,
+            hook,
+            reason: hookReason(hook),
+            updatedAt: iso(now),
+          });
+        }
+        if (!paused) return record;
+        return save({
+          ...omit(record, 'hook', 'code'),
+          state: 'DEPLOYING',
+          reason: 'the lifecycle hook was acted on: the deployment is watched to its end',
+          watchingSince: iso(now),
+          updatedAt: iso(now),
+        });
+      }
+      // A paused deployment's reason was the hook's: it no longer applies.
+      const rest = paused ? omit(record, 'hook', 'code', 'reason') : omit(record, 'hook', 'code');
       if (result.state === 'SUPERSEDED') {
         return save({
-          ...record,
+          ...rest,
           state: 'SUPERSEDED',
           ...(result.deploymentId !== undefined && { deploymentId: result.deploymentId }),
           ...(result.supersededBy !== undefined && { supersededBy: result.supersededBy }),
@@ -279,7 +490,7 @@ async function advance(
         if (tasks !== undefined) reason = `${reason ?? 'failed'}; stopped tasks: ${tasks}`;
       }
       return save({
-        ...omit(record, 'claimToken'),
+        ...omit(rest, 'claimToken'),
         state: result.state,
         ...(reason !== undefined && { reason }),
         ...(result.state === 'SKIPPED' && { code: 'service-gone' }),

@@ -1,6 +1,7 @@
 /** The rollout settings the function's configuration gives. */
 import type { RedeployerConfig } from '../redeploy/config.js';
-import type { RolloutSettings } from './deploy.js';
+import { DEFAULT_ROLLOUT_SETTINGS, type RolloutSettings } from './deploy.js';
+import type { RolloutDependencies } from './intake.js';
 
 export function rolloutSettings(config: RedeployerConfig): RolloutSettings {
   return {
@@ -10,5 +11,16 @@ export function rolloutSettings(config: RedeployerConfig): RolloutSettings {
     maxAttempts: 3,
     maxDeploymentsInProgress: config.maxDeploymentsInProgress,
     brakeRetryMs: config.brakeRetrySeconds * 1000,
+    operatorLookSeconds: DEFAULT_ROLLOUT_SETTINGS.operatorLookSeconds,
+  };
+}
+
+/** The wave settings the function's configuration gives (no sizes: no waves). */
+export function waveSettings(config: RedeployerConfig): NonNullable<RolloutDependencies['waves']> {
+  return {
+    sizes: config.waves,
+    bakeSeconds: config.waveBakeSeconds,
+    alarms: config.waveAlarms,
+    for: config.wavesFor,
   };
 }

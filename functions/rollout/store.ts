@@ -317,30 +317,91 @@ export class RolloutStore {
     }
   }
 
-  /** Sets top-level attributes of the rollout (engine, wake callback, last look). */
+  /**
+   * Sets top-level attributes of the rollout (engine, wake callback, last look, waves), and
+   * removes `remove`. With `onlyIf`, only while the condition holds; returns whether it was written.
+   */
   async updateRollout(
     rolloutId: string,
     changes: Partial<
-      Pick<RolloutRecord, 'engine' | 'wakeCallbackId' | 'observedAt' | 'nextLookAt' | 'inFlight'>
+      Pick<
+        RolloutRecord,
+        | 'engine'
+        | 'wakeCallbackId'
+        | 'operatorCallbackId'
+        | 'observedAt'
+        | 'nextLookAt'
+        | 'inFlight'
+        | 'currentWave'
+        | 'waves'
+        | 'bakeUntil'
+        | 'halted'
+        | 'control'
+      >
     >,
-  ): Promise<void> {
+    options: {
+      readonly remove?: readonly ('bakeUntil' | 'halted' | 'control' | 'operatorCallbackId')[];
+      /** `open`: only an open rollout; `not-halted`: only an open one that is not halted. */
+      readonly onlyIf?: 'open' | 'not-halted';
+      /** Only while the halt (or the operator's request) is still the one with this time. */
+      readonly haltedAt?: string;
+      readonly controlAt?: string;
+    } = {},
+  ): Promise<boolean> {
     const entries = Object.entries(changes as Record<string, unknown>).filter(
       ([, value]) => value !== undefined,
     );
-    if (entries.length === 0) return;
-    await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: ROLLOUT(rolloutId),
-        UpdateExpression: `SET ${entries.map((_, i) => `#k${i} = :v${i}`).join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([key], i) => [`#k${i}`, key])),
-        ExpressionAttributeValues: marshall(
-          Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
-          { removeUndefinedValues: true },
-        ),
-      }),
-    );
+    const remove = options.remove ?? [];
+    if (entries.length === 0 && remove.length === 0) return true;
+    const set = entries.map((_, i) => `#k${i} = :v${i}`);
+    const conditions = [
+      'attribute_exists(pk)',
+      ...(options.onlyIf !== undefined ? ['#status = :open'] : []),
+      ...(options.onlyIf === 'not-halted' ? ['attribute_not_exists(halted)'] : []),
+      ...(options.haltedAt !== undefined ? ['halted.#at = :haltedAt'] : []),
+      ...(options.controlAt !== undefined ? ['#control.#at = :controlAt'] : []),
+    ];
+    const guarded =
+      options.onlyIf !== undefined ||
+      options.haltedAt !== undefined ||
+      options.controlAt !== undefined;
+    const values = {
+      ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+      ...(options.onlyIf !== undefined && { ':open': 'OPEN' }),
+      ...(options.haltedAt !== undefined && { ':haltedAt': options.haltedAt }),
+      ...(options.controlAt !== undefined && { ':controlAt': options.controlAt }),
+    };
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: ROLLOUT(rolloutId),
+          UpdateExpression: [
+            set.length > 0 ? `SET ${set.join(', ')}` : '',
+            remove.length > 0 ? `REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join(' '),
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([key], i) => [`#k${i}`, key])),
+            ...Object.fromEntries(remove.map((key, i) => [`#r${i}`, key])),
+            ...(options.onlyIf !== undefined && { '#status': 'status' }),
+            ...((options.haltedAt !== undefined || options.controlAt !== undefined) && {
+              '#at': 'at',
+            }),
+            ...(options.controlAt !== undefined && { '#control': 'control' }),
+          },
+          ...(Object.keys(values).length > 0 && {
+            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+          }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (guarded && isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** Ends an open rollout; false if it had ended already (only one closer notifies). */
@@ -513,6 +574,22 @@ export class RolloutStore {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /** Gives up a rollout's claim on a service (to deploy it again after a resume). */
+  async dropClaim(serviceArn: string, rolloutId: string): Promise<void> {
+    try {
+      await this.dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: CLAIM(serviceArn),
+          ConditionExpression: 'claimRollout = :r',
+          ExpressionAttributeValues: marshall({ ':r': rolloutId }),
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // another rollout claimed it since
     }
   }
 

@@ -44,7 +44,7 @@ import type { Reference } from '../redeploy/references.js';
 import type { SsmLike } from '../redeploy/sweep.js';
 import { ChangeRollout, type RolloutDependencies } from './intake.js';
 import { observeRollout } from './observe.js';
-import { type FinishDependencies, finishRollout } from './summary.js';
+import { type FinishDependencies, announce, finishRollout } from './summary.js';
 
 export interface ExactSweepDependencies extends Dependencies {
   readonly ssm: SsmLike;
@@ -362,6 +362,16 @@ export async function resumeOwedRollouts(
       });
     } else {
       const look = await observeRollout(rollouts, rollout.rolloutId);
+      if (look.haltPending === true || look.hookPending === true) {
+        await announce(
+          {
+            store: rollouts.store,
+            now: rollouts.now,
+            ...(deps.finish?.notify && { notify: deps.finish.notify }),
+          },
+          rollout.rolloutId,
+        );
+      }
       if (look.done) {
         await finishRollout(
           { ...deps.finish, store: rollouts.store, now: rollouts.now },

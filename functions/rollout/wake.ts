@@ -1,7 +1,8 @@
 /**
- * ECS Deployment State Change events, delivered to the change handler: they end the wait of every
- * rollout watching the service, so its engine looks at once instead of at its next poll. The
- * event itself decides nothing (events are best effort and unordered); the engine's look does.
+ * ECS Deployment State Change and ECS Hook State Change events, delivered to the change handler:
+ * they end the wait of every rollout watching the service, so its engine looks at once instead of
+ * at its next poll. The event itself decides nothing (events are best effort and unordered); the
+ * engine's look does.
  */
 import { parseArn } from '../redeploy/arn.js';
 import type { Envelope } from '../redeploy/events.js';
@@ -9,6 +10,8 @@ import type { EngineControl } from './engine-client.js';
 import type { RolloutStore } from './store.js';
 
 export const DEPLOYMENT_EVENT = 'ECS Deployment State Change';
+/** A lifecycle hook paused, continued, failed or timed out (blue/green family). */
+export const HOOK_EVENT = 'ECS Hook State Change';
 
 export interface DeploymentEventReport {
   readonly outcome: 'deployment-event';
@@ -23,16 +26,26 @@ export interface DeploymentEventReport {
 const MAX_WAKES = 25;
 
 export function isDeploymentEvent(envelope: Envelope): boolean {
-  return envelope.source === 'aws.ecs' && envelope.detailType === DEPLOYMENT_EVENT;
+  return (
+    envelope.source === 'aws.ecs' &&
+    (envelope.detailType === DEPLOYMENT_EVENT || envelope.detailType === HOOK_EVENT)
+  );
 }
+
+const isServiceArn = (value: unknown): value is string => {
+  if (typeof value !== 'string') return false;
+  const parsed = parseArn(value);
+  return parsed?.service === 'ecs' && parsed.resource.startsWith('service/');
+};
 
 /** The service an ECS deployment event is about, or a reason it has none. */
 export function deploymentEventService(envelope: Envelope): string | undefined {
-  const arn = envelope.resources.find((resource) => {
-    const parsed = parseArn(resource);
-    return parsed?.service === 'ecs' && parsed.resource.startsWith('service/');
-  });
-  return arn;
+  // Deployment events name the service in `resources`; hook events name the service deployment
+  // there, and the service in `detail.serviceArn`.
+  const arn = envelope.resources.find(isServiceArn);
+  if (arn !== undefined) return arn;
+  const fromDetail = envelope.detail.serviceArn;
+  return isServiceArn(fromDetail) ? fromDetail : undefined;
 }
 
 export async function wakeWatchers(

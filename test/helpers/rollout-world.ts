@@ -5,6 +5,7 @@
  * Lambda function. Real SDK clients talk to the sim; time is the sim's clock, which the engine
  * driver advances when the workflow waits.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -17,13 +18,20 @@ import { DynamoFlapGuard } from '../../functions/redeploy/flap-guard.js';
 import type { Dependencies } from '../../functions/redeploy/process.js';
 import { TaskDefinitionReader } from '../../functions/redeploy/task-definitions.js';
 import { DEFAULT_ROLLOUT_SETTINGS, type RolloutSettings } from '../../functions/rollout/deploy.js';
+import { alarmStates } from '../../functions/rollout/alarms.js';
+import type { Look } from '../../functions/rollout/observe.js';
 import { LambdaEngineControl } from '../../functions/rollout/engine-client.js';
+import { waveSettings } from '../../functions/rollout/settings.js';
 import type { RolloutDependencies } from '../../functions/rollout/intake.js';
-import { observeRollout } from '../../functions/rollout/observe.js';
 import { RolloutStore } from '../../functions/rollout/store.js';
-import { type RolloutSummary, finishRollout } from '../../functions/rollout/summary.js';
+import { type StepDependencies, rolloutSteps } from '../../functions/rollout/steps.js';
+import type { RolloutSummary } from '../../functions/rollout/summary.js';
 import { type Engine, type WorkflowResult, runRollout } from '../../functions/rollout/workflow.js';
+import type { ServiceSeed } from '../sim/ecs.js';
 import { SimulatedAws } from '../sim/index.js';
+
+/** Ends a drive when the rollout waits for an operator and the test gave none. */
+class HaltedStop extends Error {}
 
 export const START = new Date('2026-03-01T12:00:00Z');
 export const DB = 'prod/orders/db';
@@ -38,6 +46,16 @@ export interface WorldOptions {
   readonly circuitBreaker?: { readonly enable: boolean; readonly rollback: boolean };
   /** @default true */
   readonly flapGuard?: boolean;
+  /** Tags of the secret prod/orders/db. */
+  readonly secretTags?: Readonly<Record<string, string>>;
+  /** The secret's rotation function (DescribeSecret's RotationLambdaARN). */
+  readonly rotationLambdaArn?: string;
+  /** The service managing the secret (DescribeSecret's OwningService). */
+  readonly owningService?: string;
+  /** Per user service: more of its seed (tags, deployment configuration, controller). */
+  readonly services?: Readonly<
+    Record<string, Partial<Omit<ServiceSeed, 'cluster' | 'name' | 'taskDefinition'>>>
+  >;
 }
 
 export class RolloutWorld {
@@ -49,12 +67,15 @@ export class RolloutWorld {
   readonly ssm: SSMClient;
   readonly lambda: LambdaClient;
   readonly sns: SNSClient;
+  readonly cloudwatch: CloudWatchClient;
   readonly store: RolloutStore;
   readonly secretArn: string;
   readonly engineArn: string;
   readonly users: readonly string[];
   /** Notifications the engine sent: subject and message. */
   readonly notifications: { subject: string; message: string }[] = [];
+  /** Values of the RolloutsHalted gauge the engine wrote, in order. */
+  readonly haltedGauge: number[] = [];
   private tokens = 0;
   private readonly flapGuardOn: boolean;
 
@@ -74,6 +95,9 @@ export class RolloutWorld {
     this.secretArn = sim.addSecret({
       name: DB,
       suffix: DB_SUFFIX,
+      ...(options.secretTags && { tags: options.secretTags }),
+      ...(options.rotationLambdaArn && { rotationLambdaArn: options.rotationLambdaArn }),
+      ...(options.owningService && { owningService: options.owningService }),
       versions: {
         'v-jan': { stages: ['AWSPREVIOUS'], createdAt: new Date('2026-01-05T00:00:00Z') },
         'v-feb': { stages: ['AWSCURRENT'], createdAt: new Date('2026-02-01T00:00:00Z') },
@@ -101,6 +125,7 @@ export class RolloutWorld {
         taskDefinition: users,
         deployedAt: new Date('2026-02-10T00:00:00Z'),
         ...(options.circuitBreaker && { circuitBreaker: options.circuitBreaker }),
+        ...options.services?.[name],
       });
     }
     sim.addService({ cluster: 'prod', name: 'other', taskDefinition: other });
@@ -112,6 +137,7 @@ export class RolloutWorld {
     this.ssm = sim.client(SSMClient);
     this.lambda = sim.client(LambdaClient);
     this.sns = sim.client(SNSClient);
+    this.cloudwatch = sim.client(CloudWatchClient);
     this.store = new RolloutStore(this.dynamodb, ROLLOUT_TABLE);
   }
 
@@ -179,6 +205,7 @@ export class RolloutWorld {
       ssm: this.ssm,
       home: this.home,
       engine: new LambdaEngineControl(this.lambda, this.engineArn),
+      waves: waveSettings(config),
     };
   }
 
@@ -202,48 +229,99 @@ export class RolloutWorld {
 
   /** An engine whose waits advance the sim's clock (deployments progress meanwhile). */
   simEngine(log: { waits: number[] } = { waits: [] }): Engine {
+    const sim = this.sim;
     return {
       step: (_name, work) => work(),
-      wait: (_name, seconds) => {
+      async wait(_name, seconds, arm) {
         log.waits.push(seconds);
-        this.sim.advance(seconds * 1000);
-        return Promise.resolve();
+        if (arm) await arm(`wake-${log.waits.length}`);
+        sim.advance(seconds * 1000);
+        return undefined;
       },
     };
   }
 
-  /** Runs the rollout's engine to its end on the sim's clock. */
+  /** The steps the engine runs, wired as the engine's handler wires them, on the sim. */
+  steps(config: RedeployerConfig, settings: Partial<RolloutSettings> = {}): StepDependencies {
+    return {
+      ...this.rolloutDeps(config, settings),
+      alarms: (names) => alarmStates(this.cloudwatch, names),
+      tableName: ROLLOUT_TABLE,
+      notify: (subject, message) => {
+        this.notifications.push({ subject, message });
+        return Promise.resolve();
+      },
+      recordHalted: (count) => {
+        this.haltedGauge.push(count);
+      },
+    };
+  }
+
+  /**
+   * Runs the rollout's engine on the sim's clock until it ends, or until it halts and waits for
+   * an operator: then `operator` is asked what to do (it may write a request through the CLI's
+   * path, and returns the callback payload, if any); without `operator` the drive stops there
+   * with status `HALTED`, as an execution that is left waiting.
+   */
   async drive(
     rolloutId: string,
     settings: Partial<RolloutSettings> = {},
     env: Record<string, string> = {},
+    options: {
+      readonly operator?: (rolloutId: string) => Promise<string | undefined>;
+      /** Called after every look: a test observes, or acts as a person would. */
+      readonly onLook?: (look: Look) => Promise<void>;
+    } = {},
   ): Promise<{ result: WorkflowResult; summary?: RolloutSummary; waits: number[] }> {
-    const deps = this.rolloutDeps(this.config(env), settings);
+    const deps = this.steps(this.config(env), settings);
     const log = { waits: [] as number[] };
+    const steps = rolloutSteps(deps);
     let summary: RolloutSummary | undefined;
-    const result = await runRollout(
-      this.simEngine(log),
-      {
-        observe: (id) => observeRollout(deps, id),
-        finish: async (id) => {
-          summary = await finishRollout(
-            {
-              store: this.store,
-              now: () => this.sim.now(),
-              notify: (subject, message) => {
-                this.notifications.push({ subject, message });
-                return Promise.resolve();
-              },
-            },
-            id,
-          );
-          return summary;
-        },
-        arm: (id, wakeId) => this.store.updateRollout(id, { wakeCallbackId: wakeId }),
+    // Set by armOperator during a wait (the analysis cannot see that callback write it).
+    const state = { operatorWait: false };
+    const waitingForOperator = (): boolean => state.operatorWait;
+    const sim = this.sim;
+    const engine: Engine = {
+      step: (_name, work) => work(),
+      async wait(_name, seconds, arm) {
+        log.waits.push(seconds);
+        state.operatorWait = false;
+        if (arm) await arm(`wake-${log.waits.length}`);
+        if (waitingForOperator()) {
+          if (!options.operator) throw new HaltedStop();
+          sim.advance(60_000); // the person takes a minute
+          return options.operator(rolloutId);
+        }
+        sim.advance(seconds * 1000);
+        return undefined;
       },
-      { rolloutId },
-    );
-    return { result, ...(summary && { summary }), waits: log.waits };
+    };
+    try {
+      const result = await runRollout(
+        engine,
+        {
+          ...steps,
+          observe: async (id) => {
+            const look = await steps.observe(id);
+            await options.onLook?.(look);
+            return look;
+          },
+          armOperator: async (id, wakeId) => {
+            state.operatorWait = true;
+            await steps.armOperator(id, wakeId);
+          },
+          finish: async (id) => {
+            summary = await steps.finish(id);
+            return summary;
+          },
+        },
+        { rolloutId },
+      );
+      return { result, ...(summary && { summary }), waits: log.waits };
+    } catch (error) {
+      if (!(error instanceof HaltedStop)) throw error;
+      return { result: { rolloutId, status: 'HALTED', looks: log.waits.length }, waits: log.waits };
+    }
   }
 
   /** The engine executions the change handler started (durable execution names). */

@@ -33,8 +33,43 @@ describe('loadConfig', () => {
       pollSeconds: 60,
       confirmAfterSeconds: 120,
       redeployForRepositoryCredentials: false,
+      // No waves unless configured (the construct configures 1, 10%, 50% for tagged changes).
+      waves: [],
+      waveBakeSeconds: 0,
+      waveAlarms: [],
+      wavesFor: 'all',
     });
     expect(DEFAULT_CONCURRENCY).toBe(10);
+  });
+
+  it('reads waves: counts and percentages, a bake, alarm names, which changes', () => {
+    expect(
+      loadConfig({
+        WAVES: ' 1, 10% ,50%',
+        WAVE_BAKE_SECONDS: '900',
+        WAVE_ALARMS: 'orders-5xx, payments 5xx',
+        WAVES_FOR: 'tagged',
+      }),
+    ).toMatchObject({
+      waves: [{ count: 1 }, { percent: 10 }, { percent: 50 }],
+      waveBakeSeconds: 900,
+      waveAlarms: ['orders-5xx', 'payments 5xx'],
+      wavesFor: 'tagged',
+    });
+    expect(loadConfig({ WAVES: 'off' }).waves).toEqual([]);
+    expect(loadConfig({ WAVES: 'OFF' }).waves).toEqual([]);
+  });
+
+  it.each([
+    [{ WAVES: '0' }, /WAVES: "0" is neither a number of services/],
+    [{ WAVES: '1,150%' }, /WAVES: "150%"/],
+    [{ WAVES: '1,abc' }, /WAVES: "abc"/],
+    [{ WAVE_BAKE_SECONDS: '-1' }, /WAVE_BAKE_SECONDS/],
+    [{ WAVE_BAKE_SECONDS: '86401' }, /WAVE_BAKE_SECONDS/],
+    [{ WAVES_FOR: 'some' }, /WAVES_FOR: "some" is neither "all" nor "tagged"/],
+    [{ WAVE_ALARMS: 'x'.repeat(256) }, /WAVE_ALARMS/],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('reads the rollout settings, and rejects an engine ARN without a qualifier', () => {

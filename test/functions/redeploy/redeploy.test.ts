@@ -83,6 +83,47 @@ describe('decide', () => {
     });
   });
 
+  it('gives the exact CodeDeploy command: same task definition, container and port, where to find the group', () => {
+    const taskDefinition = taskDefinitionArn('orders', 14);
+    const decision = decide(
+      summary({
+        controller: 'CODE_DEPLOY',
+        primaryTaskSet: { externalId: 'd-8XKPLE9SF', taskDefinition },
+        loadBalancer: { containerName: 'web', containerPort: 8080 },
+      }),
+      change(),
+    );
+    const reason = decision.kind === 'needs-action' ? decision.reason : '';
+    const revision = /--revision '([^']+)'/.exec(reason)?.[1] ?? '{}';
+    const parsed = JSON.parse(revision) as { appSpecContent: { content: string } };
+    expect(JSON.parse(parsed.appSpecContent.content)).toEqual({
+      version: 0,
+      Resources: [
+        {
+          TargetService: {
+            Type: 'AWS::ECS::Service',
+            Properties: {
+              TaskDefinition: taskDefinition,
+              LoadBalancerInfo: { ContainerName: 'web', ContainerPort: 8080 },
+            },
+          },
+        },
+      ],
+    });
+    expect(reason).toContain('aws deploy create-deployment --application-name APP');
+    expect(reason).toContain('aws deploy get-deployment --deployment-id d-8XKPLE9SF');
+  });
+
+  it('gives the exact task-set commands for an EXTERNAL service', () => {
+    const decision = decide(summary({ controller: 'EXTERNAL' }), change());
+    expect(decision.kind === 'needs-action' && decision.reason).toContain(
+      `aws ecs create-task-set --cluster prod --service orders --task-definition ${taskDefinitionArn('orders', 12)}`,
+    );
+    expect(decision.kind === 'needs-action' && decision.reason).toContain(
+      'aws ecs update-service-primary-task-set --cluster prod --service orders',
+    );
+  });
+
   it('reports a service that still references a deleted secret or parameter, without redeploying', () => {
     for (const controller of ['ECS', 'CODE_DEPLOY', 'EXTERNAL']) {
       expect(decide(summary({ controller }), change({ action: 'warn' }))).toEqual({

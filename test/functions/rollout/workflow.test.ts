@@ -45,6 +45,18 @@ function scripted(looks: Look[]) {
       calls.push(`arm ${id} ${wakeId}`);
       return Promise.resolve();
     },
+    armOperator: (id, wakeId) => {
+      calls.push(`armOperator ${id} ${wakeId}`);
+      return Promise.resolve();
+    },
+    announce: (id) => {
+      calls.push(`announce ${id}`);
+      return Promise.resolve();
+    },
+    control: (id, request) => {
+      calls.push(`control ${id} ${JSON.stringify(request)}`);
+      return Promise.resolve();
+    },
   };
   return { steps, calls };
 }
@@ -57,6 +69,7 @@ function recordingEngine() {
     async wait(name, seconds, arm) {
       waits.push({ name, seconds, armed: arm !== undefined });
       if (arm) await arm(`wake-${name}`);
+      return undefined;
     },
   };
   return { engine, waits };
@@ -111,6 +124,66 @@ describe('runRollout', () => {
   });
 });
 
+describe('runRollout when a rollout halts', () => {
+  it('announces the halt once, waits for an operator (not for ECS), and records a decision that came with the wake-up', async () => {
+    const { steps, calls } = scripted([
+      look({ halted: true, haltPending: true, watching: false, nextLookSeconds: 3600 }),
+      look({ halted: true, watching: false, nextLookSeconds: 3600 }),
+      look({ done: true, status: 'ABORTED', counts: { NEEDS_ACTION: 3 } }),
+    ]);
+    const waits: { name: string; seconds: number }[] = [];
+    const payloads = [undefined, '{"action":"abort","by":"ops"}'];
+    const engine: Engine = {
+      step: (_name, work) => work(),
+      async wait(name, seconds, arm) {
+        waits.push({ name, seconds });
+        if (arm) await arm(`cb-${name}`);
+        return payloads.shift();
+      },
+    };
+
+    await runRollout(engine, steps, { rolloutId: 'r' });
+
+    expect(calls).toEqual([
+      'observe r',
+      'announce r',
+      'armOperator r cb-wait-0',
+      'observe r',
+      'armOperator r cb-wait-1',
+      'control r {"action":"abort","by":"ops"}',
+      'observe r',
+      'finish r',
+    ]);
+    expect(waits).toEqual([
+      { name: 'wait-0', seconds: 3600 },
+      { name: 'wait-1', seconds: 3600 },
+    ]);
+  });
+
+  it('halted with deployments still in flight: watches them (ECS wakes it), no operator wait yet', async () => {
+    const { steps, calls } = scripted([
+      look({ halted: true, haltPending: true, watching: true, nextLookSeconds: 60 }),
+      look({ done: true }),
+    ]);
+    const { engine } = recordingEngine();
+    await runRollout(engine, steps, { rolloutId: 'r' });
+    expect(calls).toEqual([
+      'observe r',
+      'announce r',
+      'arm r wake-wait-0',
+      'observe r',
+      'finish r',
+    ]);
+  });
+
+  it('announces deployments paused at a lifecycle hook', async () => {
+    const { steps, calls } = scripted([look({ hookPending: true }), look({ done: true })]);
+    const { engine } = recordingEngine();
+    await runRollout(engine, steps, { rolloutId: 'r' });
+    expect(calls.slice(0, 2)).toEqual(['observe r', 'announce r']);
+  });
+});
+
 describe('parseRolloutInput', () => {
   it.each([
     null,
@@ -157,6 +230,38 @@ describe('on Lambda durable functions (local runner, time skipped)', () => {
     expect(runner.getOperation('wait-0').getWaitDetails()?.waitSeconds).toBe(3600);
   });
 
+  it('an operator resumes a halted rollout through the callback alone (the AWS CLI path)', async () => {
+    const controls: string[] = [];
+    const looks = [
+      look({ halted: true, watching: false, nextLookSeconds: 3600 }),
+      look({ done: true }),
+    ];
+    const steps: WorkflowSteps = {
+      observe: () => Promise.resolve(looks.shift() ?? look({ done: true })),
+      finish: () => Promise.resolve(undefined),
+      arm: () => Promise.reject(new Error('no deployment in flight')),
+      armOperator: () => Promise.resolve(),
+      announce: () => Promise.resolve(),
+      control: (_id, request) => {
+        controls.push(JSON.stringify(request));
+        return Promise.resolve();
+      },
+    };
+    const handler = withDurableExecution((_event: unknown, context: DurableContext) =>
+      runRollout(durableEngine(context), steps, { rolloutId: 'r-3' }),
+    );
+    const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+
+    const running = runner.run({ payload: { rolloutId: 'r-3' } });
+    const wait = runner.getOperation('wait-0');
+    await wait.waitForData(WaitingOperationStatus.SUBMITTED);
+    await wait.sendCallbackSuccess('{"action":"resume","by":"ops"}');
+    const execution = await running;
+
+    expect(execution.getStatus()).toBe('SUCCEEDED');
+    expect(controls).toEqual(['{"action":"resume","by":"ops"}']);
+  });
+
   it('wakes early when the callback armed for a wait is completed (an ECS deployment event)', async () => {
     const armed: string[] = [];
     const looks = [look({ nextLookSeconds: 900 }), look({ done: true })];
@@ -167,6 +272,9 @@ describe('on Lambda durable functions (local runner, time skipped)', () => {
         armed.push(wakeId);
         return Promise.resolve();
       },
+      armOperator: () => Promise.reject(new Error('not halted')),
+      announce: () => Promise.reject(new Error('nothing to announce')),
+      control: () => Promise.reject(new Error('no operator')),
     };
     const handler = withDurableExecution((_event: unknown, context: DurableContext) =>
       runRollout(durableEngine(context), steps, { rolloutId: 'r-2' }),
