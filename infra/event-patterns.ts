@@ -155,6 +155,33 @@ export function deploymentStateChangePattern(servicePrefixes: readonly string[] 
   };
 }
 
+/** The lifecycle-hook events that may end a rollout's wait (a pause, and what ended it). */
+export const HOOK_EVENTS = [
+  'HOOK_AWAITING_ACTION',
+  'HOOK_SUCCEEDED',
+  'HOOK_FAILED',
+  'HOOK_TIMED_OUT',
+] as const;
+
+/**
+ * `ECS Hook State Change` (source `aws.ecs`): a blue/green, linear or canary deployment paused
+ * at a lifecycle hook, or the hook ended. They wake the rollout engines watching the service.
+ * The event's `resources` holds the service deployment ARN, so `servicePrefixes` (as for
+ * `deploymentStateChangePattern`) filter `detail.serviceArn`.
+ */
+export function hookStateChangePattern(servicePrefixes: readonly string[] = []): Pattern {
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Hook State Change'],
+    detail: {
+      eventName: [...HOOK_EVENTS],
+      ...(servicePrefixes.length > 0 && {
+        serviceArn: servicePrefixes.map((prefix) => ({ prefix })),
+      }),
+    },
+  };
+}
+
 /**
  * Where a CloudTrail record names the secret: the caller's `secretId` (a name or an ARN) or the
  * rotation service's `additionalEventData.SecretId` (an ARN).

@@ -3,6 +3,7 @@
  * `-c redeployer:dryRun=true` on the command line).
  */
 import { Arn, ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -13,6 +14,9 @@ import {
   SecretRedeployer,
   type SecretRedeployerProps,
   type SweepOptions,
+  type WaveOptions,
+  type WaveSize,
+  type WavesAppliesTo,
 } from './secret-redeployer.js';
 
 /** Context keys read by RedeployerStack; each is a row of README's configuration table. */
@@ -38,6 +42,10 @@ export const CONTEXT = {
   rollouts: 'redeployer:rollouts',
   stuckAfterMinutes: 'redeployer:stuckAfterMinutes',
   rolloutPollSeconds: 'redeployer:rolloutPollSeconds',
+  waves: 'redeployer:waves',
+  wavesFor: 'redeployer:wavesFor',
+  waveBakeMinutes: 'redeployer:waveBakeMinutes',
+  waveAlarmNames: 'redeployer:waveAlarmNames',
 } as const;
 
 /** A context value given as a JSON list (cdk.json) or a comma-separated string (`-c`). */
@@ -105,6 +113,29 @@ function topicArn(value: unknown, key: string): string | undefined {
     throw new Error(`Context ${key} must be an SNS topic ARN, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** Wave sizes: `1,10%,50%` or a JSON list; `off` or `false` turns waves off. */
+function waveSizes(value: unknown, key: string): WaveSize[] | false | undefined {
+  if (value === false || value === 'false' || value === 'off') return false;
+  const items: unknown[] =
+    typeof value === 'number' ? [value] : Array.isArray(value) ? value : stringList(value, key);
+  if (items.length === 0) return undefined;
+  return items.map((item) => {
+    if (typeof item === 'number') return item;
+    const text = String(item).trim();
+    if (/^\d+$/.test(text)) return Number(text);
+    if (/^\d+%$/.test(text)) return text as `${number}%`;
+    throw new Error(
+      `Context ${key} must list numbers of services or percentages (1,10%,50%), got ${JSON.stringify(item)}`,
+    );
+  });
+}
+
+function appliesTo(value: unknown, key: string): WavesAppliesTo | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === 'all' || value === 'tagged') return value;
+  throw new Error(`Context ${key} must be "all" or "tagged", got ${JSON.stringify(value)}`);
 }
 
 export class RedeployerStack extends Stack {
@@ -177,6 +208,26 @@ export class RedeployerStack extends Stack {
       }),
     };
 
+    // Waves need rollouts; like their settings, ignored when rollouts are off.
+    const sizes = read(waveSizes, CONTEXT.waves);
+    const wavesFor = read(appliesTo, CONTEXT.wavesFor);
+    const bakeMinutes = read(count, CONTEXT.waveBakeMinutes);
+    const alarmNames = read(stringList, CONTEXT.waveAlarmNames);
+    const waves: WaveOptions | false | undefined = !rolloutsOn
+      ? undefined
+      : sizes === false
+        ? false
+        : {
+            ...(sizes !== undefined && { sizes }),
+            ...(wavesFor !== undefined && { appliesTo: wavesFor }),
+            ...(bakeMinutes !== undefined && { bake: Duration.minutes(bakeMinutes) }),
+            ...(alarmNames.length > 0 && {
+              alarms: alarmNames.map((name, i) =>
+                cloudwatch.Alarm.fromAlarmName(this, `WaveAlarm${i}`, name),
+              ),
+            }),
+          };
+
     const props2: SecretRedeployerProps = {
       clusters,
       secretNamePrefixes: read(stringList, CONTEXT.secretNamePrefixes),
@@ -198,6 +249,7 @@ export class RedeployerStack extends Stack {
       sourceRegions: read(stringList, CONTEXT.sourceRegions),
       ...(notificationTopic && { notificationTopic }),
       rollouts,
+      ...(waves !== undefined && { waves }),
     };
     this.redeployer = new SecretRedeployer(this, 'Redeployer', props2);
 

@@ -14,6 +14,7 @@
  * handler is referenced here, so the two functions never depend on each other in a cycle.
  */
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -168,6 +169,9 @@ export interface RolloutEngineProps {
 
   /** How long a service held by the fleet cap waits before it is tried again, in seconds. */
   readonly brakeRetrySeconds: number;
+
+  /** The alarms rollouts in waves watch (`cloudwatch:DescribeAlarms` on these only). */
+  readonly watchedAlarms?: readonly cloudwatch.IAlarm[];
 
   /**
    * Receives one message per rollout when it ends (`sns:Publish` only, no KMS action).
@@ -376,6 +380,27 @@ export class RolloutEngine extends Construct {
         resources: [...props.serviceArns],
       }),
     );
+    // Blue/green, linear and canary deployments: the pause hooks a deployment waits at.
+    const serviceDeploymentArns = props.serviceArns.map((arn) =>
+      arn.replace(/:service\//, ':service-deployment/'),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadServiceDeployments',
+        actions: ['ecs:ListServiceDeployments', 'ecs:DescribeServiceDeployments'],
+        resources: [...props.serviceArns, ...serviceDeploymentArns],
+      }),
+    );
+    const alarms = props.watchedAlarms ?? [];
+    if (alarms.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadWatchedAlarms',
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: alarms.map((alarm) => alarm.alarmArn),
+        }),
+      );
+    }
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ListStoppedTasks',
@@ -424,6 +449,15 @@ export class RolloutEngine extends Construct {
         arn,
         'The services of a rollout are discovered at run time in the watched clusters: the ' +
           'engine describes them and force-deploys the ones held back (flap guard, fleet cap).',
+      );
+    }
+    for (const arn of serviceDeploymentArns) {
+      acknowledgeWildcard(
+        role,
+        arn,
+        'The service deployments of the watched services: a blue/green, linear or canary ' +
+          'deployment paused at a lifecycle hook is found and reported; their ids are only known ' +
+          'at run time.',
       );
     }
     for (const arn of taskArns) {

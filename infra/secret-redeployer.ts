@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { FUNCTION_RUNTIME, functionCode } from './bundling.js';
 import {
   deploymentStateChangePattern,
+  hookStateChangePattern,
   parameterChangePattern,
   parameterExpirationPattern,
   secretCloudTrailPattern,
@@ -41,9 +42,11 @@ import {
   rolloutSettings,
 } from './rollout-engine.js';
 import { checkInteger, checkRange, wholeSeconds } from './validation.js';
+import { type WaveOptions, type WaveSettings, waveEnvironment, waveSettings } from './waves.js';
 
 export { FUNCTION_RUNTIME };
 export { DEFAULT_ROLLOUTS, type RolloutOptions } from './rollout-engine.js';
+export { DEFAULT_WAVES, type WaveOptions, type WaveSize, type WavesAppliesTo } from './waves.js';
 
 /** The CloudWatch namespace the function writes its embedded-format metrics to by default. */
 export const DEFAULT_METRICS_NAMESPACE = 'EcsSecretRedeployer';
@@ -80,7 +83,8 @@ export type RedeployerMetricName =
   | 'DeploymentsFailed'
   | 'DeploymentsRolledBack'
   | 'DeploymentsStuck'
-  | 'ServicesOwed';
+  | 'ServicesOwed'
+  | 'RolloutsHalted';
 
 /** The metrics the rollout engine writes (dimension `FunctionName` = the engine's name). */
 export const ENGINE_METRICS: ReadonlySet<RedeployerMetricName> = new Set<RedeployerMetricName>([
@@ -91,6 +95,7 @@ export const ENGINE_METRICS: ReadonlySet<RedeployerMetricName> = new Set<Redeplo
   'DeploymentsRolledBack',
   'DeploymentsStuck',
   'ServicesOwed',
+  'RolloutsHalted',
 ]);
 
 /** Flap guard: how many forced deployments of one service a period allows. */
@@ -230,6 +235,17 @@ export interface SecretRedeployerProps {
   readonly rollouts?: RolloutOptions | false;
 
   /**
+   * Waves (rollouts only): a change goes to a canary first, then to waves of growing size,
+   * each once the one before completed (and baked, with `alarms` OK). A failed, rolled-back or
+   * stuck deployment, or a watched alarm, halts the rollout: nothing more is touched, one
+   * notification says what failed and how to resume or abort (`ecs-redeployer resume|abort`),
+   * and `haltedRolloutsAlarm` fires. Only for changes where holding services back is safe (see
+   * `WaveOptions.appliesTo`). `false`: every service at once.
+   * @default - sizes 1, 10%, 50%, no bake, no alarms, for tagged changes
+   */
+  readonly waves?: WaveOptions | false;
+
+  /**
    * Opt-in mode: only services tagged `secret-redeployer:include` = `true` are redeployed.
    * In either mode, `secret-redeployer:exclude` = `true` excludes a service.
    * @default false
@@ -344,6 +360,7 @@ interface Settings {
   readonly flapGuard: FlapGuardOptions | false;
   readonly sweep: SweepOptions | false;
   readonly rollouts: RolloutSettings | false;
+  readonly waves: WaveSettings | false;
   readonly metricsNamespace: string;
   readonly sourceAccounts: readonly string[];
   readonly sourceRegions: readonly string[];
@@ -410,6 +427,11 @@ function settingsOf(props: SecretRedeployerProps): Settings {
         'redeploy it. Turn rollouts or the sweep on, or the flap guard off.',
     );
   }
+  if (rollouts === false && props.waves !== undefined && props.waves !== false) {
+    throw new Error('waves need rollouts: a halted rollout is what holds the services back');
+  }
+  const waves =
+    rollouts === false || props.waves === false ? false : waveSettings(props.waves ?? {});
   const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
   if (!NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
     throw new Error(
@@ -433,6 +455,7 @@ function settingsOf(props: SecretRedeployerProps): Settings {
     flapGuard,
     sweep,
     rollouts,
+    waves,
     metricsNamespace,
     sourceAccounts,
     sourceRegions,
@@ -445,6 +468,8 @@ interface ScopedArns {
   readonly serviceArns: readonly string[];
   /** The secrets whose metadata may be read. */
   readonly secretArns: readonly string[];
+  /** The parameters whose tags may be read (waves). */
+  readonly parameterArns: readonly string[];
 }
 
 /** The alarms, by member (`errors` is `errorsAlarm`…); the rollout ones only with rollouts. */
@@ -456,6 +481,7 @@ interface Alarms {
   readonly needsAction: cloudwatch.Alarm;
   readonly deploymentProblems?: cloudwatch.Alarm;
   readonly unwatchedRollouts?: cloudwatch.Alarm;
+  readonly haltedRollouts?: cloudwatch.Alarm;
   readonly engineErrors?: cloudwatch.Alarm;
   readonly sweepErrors?: cloudwatch.Alarm;
 }
@@ -482,6 +508,12 @@ export class SecretRedeployer extends Construct {
    * watching the service. Absent when rollouts are off.
    */
   public readonly deploymentEventRule?: events.Rule;
+  /**
+   * The rule for `ECS Hook State Change` events (a deployment paused at a lifecycle hook, or the
+   * hook ended), straight to the function, which wakes the rollouts watching the service.
+   * Absent when rollouts are off.
+   */
+  public readonly hookEventRule?: events.Rule;
   /** Recent forced deployments per service, for the flap guard; absent when it is off. */
   public readonly flapTable?: dynamodb.Table;
   /**
@@ -524,6 +556,11 @@ export class SecretRedeployer extends Construct {
    * change waits for the next sweep to restart it. Absent when rollouts are off.
    */
   public readonly unwatchedRolloutsAlarm?: cloudwatch.Alarm;
+  /**
+   * Fires while a rollout in waves is halted, waiting for a person to resume or abort it
+   * (`RolloutsHalted` ≥ 1). Absent when rollouts or waves are off.
+   */
+  public readonly haltedRolloutsAlarm?: cloudwatch.Alarm;
   /** Fires when an invocation of the rollout engine fails. Absent when rollouts are off. */
   public readonly engineErrorsAlarm?: cloudwatch.Alarm;
   /**
@@ -577,6 +614,7 @@ export class SecretRedeployer extends Construct {
     }
     if (rollouts) {
       this.deploymentEventRule = this.createDeploymentEventRule(settings, origin);
+      this.hookEventRule = this.createHookEventRule(settings, origin);
     }
 
     const alarms = this.createAlarms(settings, rollouts);
@@ -587,6 +625,7 @@ export class SecretRedeployer extends Construct {
     this.needsActionAlarm = alarms.needsAction;
     this.deploymentProblemsAlarm = alarms.deploymentProblems;
     this.unwatchedRolloutsAlarm = alarms.unwatchedRollouts;
+    this.haltedRolloutsAlarm = alarms.haltedRollouts;
     this.engineErrorsAlarm = alarms.engineErrors;
     this.sweepErrorsAlarm = alarms.sweepErrors;
     const all = [
@@ -597,6 +636,7 @@ export class SecretRedeployer extends Construct {
       alarms.needsAction,
       alarms.deploymentProblems,
       alarms.unwatchedRollouts,
+      alarms.haltedRollouts,
       alarms.engineErrors,
       alarms.sweepErrors,
     ].filter((alarm) => alarm !== undefined);
@@ -675,6 +715,14 @@ export class SecretRedeployer extends Construct {
     return this.metric('ServicesNeedingAction', props);
   }
 
+  /**
+   * Open rollouts halted and waiting for a person: a gauge the engine writes (statistic Maximum
+   * over 5 minutes unless `props` says otherwise). Engine.
+   */
+  public metricRolloutsHalted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('RolloutsHalted', { statistic: 'Maximum', ...props });
+  }
+
   /** Rollouts whose engine could not be started (the next sweep restarts them). */
   public metricRolloutsUnwatched(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('RolloutsUnwatched', props);
@@ -749,7 +797,17 @@ export class SecretRedeployer extends Construct {
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
     );
-    return { serviceArns, secretArns };
+    const parameterPrefixes =
+      settings.parameterPrefixes.length === 0 ? [''] : settings.parameterPrefixes;
+    const parameterArns = parameterPrefixes.map((prefix) =>
+      stack.formatArn({
+        service: 'ssm',
+        resource: 'parameter',
+        // Parameter ARNs name `parameter/a/b` for `/a/b` and `parameter/ab` for `ab`.
+        resourceName: `${prefix.replace(/^\//, '')}*`,
+      }),
+    );
+    return { serviceArns, secretArns, parameterArns };
   }
 
   private createDeadLetterQueue(): sqs.Queue {
@@ -814,6 +872,7 @@ export class SecretRedeployer extends Construct {
         }),
       maxDeploymentsInProgress: settings.maxDeploymentsInProgress,
       brakeRetrySeconds: settings.brakeRetrySeconds,
+      watchedAlarms: settings.waves === false ? [] : settings.waves.alarms,
       ...(props.notificationTopic && { notificationTopic: props.notificationTopic }),
       metricsNamespace: settings.metricsNamespace,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -894,6 +953,24 @@ export class SecretRedeployer extends Construct {
           resources: ['*'],
         }),
       );
+    }
+    if (settings.waves !== false && settings.waves.appliesTo === 'tagged') {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadParameterTags',
+          // The secret-redeployer:waves tag of a changed parameter (tags only, never a value).
+          actions: ['ssm:ListTagsForResource'],
+          resources: [...resources.parameterArns],
+        }),
+      );
+      for (const arn of resources.parameterArns) {
+        acknowledgeWildcard(
+          role,
+          arn,
+          'The tags of a changed parameter say whether its change goes in waves; the parameter ' +
+            'is only known when the event arrives. Scoped to the name prefixes.',
+        );
+      }
     }
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -1005,6 +1082,8 @@ export class SecretRedeployer extends Construct {
         // ROLLOUT_TABLE_NAME, ROLLOUT_ENGINE_ARN (the alias), STUCK_AFTER_SECONDS,
         // ROLLOUT_POLL_SECONDS, CONFIRM_AFTER_SECONDS.
         ...rollouts?.changeHandlerEnvironment,
+        // WAVES, WAVE_BAKE_SECONDS, WAVE_ALARMS, WAVES_FOR: the change handler plans the waves.
+        ...(rollouts && waveEnvironment(settings.waves)),
         LOG_LEVEL: 'INFO',
         // Read by the SDK's default configuration: ride out ECS throttling in large accounts.
         AWS_MAX_ATTEMPTS: '10',
@@ -1117,6 +1196,20 @@ export class SecretRedeployer extends Construct {
     });
   }
 
+  /** Lifecycle hooks paused or ended, straight to the function (as deployment ends). */
+  private createHookEventRule(settings: Settings, origin: events.EventPattern): events.Rule {
+    return new events.Rule(this, 'HookEventRule', {
+      description:
+        'An ECS deployment in a watched cluster paused at a lifecycle hook, or the hook ended: ' +
+        'wake the rollouts watching it',
+      eventPattern: {
+        ...hookStateChangePattern(this.servicePrefixes(settings)),
+        ...origin,
+      },
+      targets: [this.functionTarget(settings)],
+    });
+  }
+
   /**
    * The ARN prefix of the services of each watched cluster (`arn:<partition>:ecs:<Region>:
    * <account>:service/<cluster>/`), for the deployment event rule. None (every service) without
@@ -1201,6 +1294,21 @@ export class SecretRedeployer extends Construct {
           period: Duration.minutes(5),
         }),
       ),
+      ...(settings.waves !== false && {
+        haltedRollouts: new cloudwatch.Alarm(this, 'HaltedRolloutsAlarm', {
+          alarmDescription:
+            'A rollout in waves halted (a deployment failed, rolled back or got stuck, or a ' +
+            'watched alarm went off) and waits for a person: resume or abort it ' +
+            '(ecs-redeployer resume|abort); the notification says why',
+          // A gauge the engine writes as it waits (hourly) and when a halt begins or ends: the
+          // alarm keeps its state between writes.
+          metric: this.metricRolloutsHalted(),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        }),
+      }),
       unwatchedRollouts: this.alarm(
         'UnwatchedRolloutsAlarm',
         'The rollout engine could not be started for a change: its services wait for the next ' +
@@ -1303,10 +1411,11 @@ export class SecretRedeployer extends Construct {
           this.metricDeploymentsStuck(),
         ]),
         graph(
-          'Owed and unwatched',
+          'Owed, halted and unwatched',
           [
             this.metricServicesOwed(),
             this.metricRolloutsUnwatched(),
+            ...(settings.waves !== false ? [this.metricRolloutsHalted()] : []),
             ...(settings.sweep !== false ? [this.metricSweepErrors()] : []),
           ],
           [this.engine.metricErrors({ statistic: 'Sum', label: 'Engine errors' })],

@@ -18,8 +18,8 @@ describe('RedeployerStack configuration from context', () => {
     const template = stackTemplate();
     // The change handler and the rollout engine.
     template.resourceCountIs('AWS::Lambda::Function', 2);
-    // Three pattern rules, the hourly sweep and the ECS deployment events.
-    template.resourceCountIs('AWS::Events::Rule', 5);
+    // Three pattern rules, the hourly sweep, the ECS deployment events and hook events.
+    template.resourceCountIs('AWS::Events::Rule', 6);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -122,11 +122,11 @@ describe('RedeployerStack configuration from context', () => {
       [CONTEXT.flapGuardPeriodMinutes]: off,
       [CONTEXT.sweepIntervalMinutes]: off,
     });
-    // The rollout table only; the change rules and the ECS deployment events, which alone may
-    // invoke the function directly.
+    // The rollout table only; the change rules and the ECS deployment and hook events, which
+    // alone may invoke the function directly.
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
-    template.resourceCountIs('AWS::Events::Rule', 4);
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.resourceCountIs('AWS::Events::Rule', 5);
+    template.resourceCountIs('AWS::Lambda::Permission', 2);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ FLAP_TABLE_NAME: '' }) },
     });
@@ -219,7 +219,7 @@ describe('RedeployerStack configuration from context', () => {
         'redeployer:enableCloudTrailRule': true,
         'redeployer:concurrency': '4',
       });
-      template.resourceCountIs('AWS::Events::Rule', 6);
+      template.resourceCountIs('AWS::Events::Rule', 7);
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({

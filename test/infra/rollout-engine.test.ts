@@ -397,6 +397,8 @@ describe('the change handler, with rollouts', () => {
       'sqs:ReceiveMessage',
       'sqs:SendMessage',
       'ssm:DescribeParameters',
+      // The secret-redeployer:waves tag of a changed parameter (waves for tagged changes).
+      'ssm:ListTagsForResource',
     ]);
   });
 
@@ -469,6 +471,15 @@ describe('the engine role', () => {
         Action: ['ecs:DescribeServices', 'ecs:UpdateService'],
         Resource: `arn:aws:ecs:${HOME.region}:${HOME.account}:service/*`,
       },
+      {
+        Sid: 'ReadServiceDeployments',
+        Effect: 'Allow',
+        Action: ['ecs:ListServiceDeployments', 'ecs:DescribeServiceDeployments'],
+        Resource: [
+          `arn:aws:ecs:${HOME.region}:${HOME.account}:service/*`,
+          `arn:aws:ecs:${HOME.region}:${HOME.account}:service-deployment/*`,
+        ],
+      },
       { Sid: 'ListStoppedTasks', Effect: 'Allow', Action: 'ecs:ListTasks', Resource: '*' },
       {
         Sid: 'DescribeStoppedTasks',
@@ -517,6 +528,12 @@ describe('the engine role', () => {
     expect(byId.DescribeStoppedTasks?.Resource).toEqual([
       `arn:aws:ecs:${HOME.region}:${HOME.account}:task/prod/*`,
       `arn:aws:ecs:${HOME.region}:${HOME.account}:task/staging/*`,
+    ]);
+    expect(byId.ReadServiceDeployments?.Resource).toEqual([
+      `arn:aws:ecs:${HOME.region}:${HOME.account}:service/prod/*`,
+      `arn:aws:ecs:${HOME.region}:${HOME.account}:service/staging/*`,
+      `arn:aws:ecs:${HOME.region}:${HOME.account}:service-deployment/prod/*`,
+      `arn:aws:ecs:${HOME.region}:${HOME.account}:service-deployment/staging/*`,
     ]);
     // The engine may force-deploy exactly the services the change handler may.
     const intake = roleStatements(template, ids.intakeRole).find(
@@ -724,7 +741,27 @@ describe('rollout alarms', () => {
     const { redeployer, template } = build(() => ({ sweep: false }));
     expect(redeployer.sweepErrorsAlarm).toBeUndefined();
     expect(redeployer.deploymentProblemsAlarm).toBeDefined();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+  });
+
+  it('alarm while a rollout in waves is halted: the engine’s gauge, its state kept between writes', () => {
+    const { redeployer, template, ids } = build();
+    expect(redeployer.haltedRolloutsAlarm).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'EcsSecretRedeployer',
+      MetricName: 'RolloutsHalted',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.engine } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+    });
+  });
+
+  it('have no halted-rollouts alarm with waves off', () => {
+    const { redeployer, template } = build(() => ({ waves: false }));
+    expect(redeployer.haltedRolloutsAlarm).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
   });
 });
 

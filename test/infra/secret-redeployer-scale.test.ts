@@ -535,7 +535,7 @@ describe('alarms', () => {
     );
   });
 
-  it('exposes all nine alarms and sends each to the alarm topic', () => {
+  it('exposes all ten alarms and sends each to the alarm topic', () => {
     const { template, redeployer, stack, topic } = withTopic((alarmTopic) => ({ alarmTopic }));
     const alarms = [
       redeployer.errorsAlarm,
@@ -545,13 +545,14 @@ describe('alarms', () => {
       redeployer.needsActionAlarm,
       redeployer.deploymentProblemsAlarm,
       redeployer.unwatchedRolloutsAlarm,
+      redeployer.haltedRolloutsAlarm,
       redeployer.engineErrorsAlarm,
       redeployer.sweepErrorsAlarm,
     ];
     expect(alarms).not.toContain(undefined);
-    expect(new Set(alarms).size).toBe(9);
+    expect(new Set(alarms).size).toBe(10);
     const resources = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-    expect(resources).toHaveLength(9);
+    expect(resources).toHaveLength(10);
     for (const alarm of resources) {
       expect(alarm.Properties.AlarmActions).toEqual([stack.resolve(topic.topicArn)]);
     }

@@ -122,12 +122,12 @@ describe('SecretRedeployer function', () => {
 });
 
 describe('SecretRedeployer rules', () => {
-  it('creates the native rules, each with the expected pattern, the sweep schedule and the deployment event rule', () => {
+  it('creates the native rules, each with the expected pattern, the sweep schedule and the deployment and hook event rules', () => {
     const { template, redeployer } = constructTemplate();
     expect(redeployer.rules).toHaveLength(3);
-    // The three change rules, the missed-event sweep's schedule and (rollouts on) the rule for
-    // ECS deployment events.
-    template.resourceCountIs('AWS::Events::Rule', 5);
+    // The three change rules, the missed-event sweep's schedule and (rollouts on) the rules for
+    // ECS deployment events and lifecycle hook events.
+    template.resourceCountIs('AWS::Events::Rule', 6);
     for (const pattern of [
       parameterChangePattern(),
       parameterExpirationPattern(),
@@ -140,7 +140,7 @@ describe('SecretRedeployer rules', () => {
   it('adds the CloudTrail rule only when asked', () => {
     const { template, redeployer } = constructTemplate({ enableCloudTrailRule: true });
     expect(redeployer.rules).toHaveLength(4);
-    template.resourceCountIs('AWS::Events::Rule', 6);
+    template.resourceCountIs('AWS::Events::Rule', 7);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: secretCloudTrailPattern(),
     });
@@ -187,8 +187,8 @@ describe('SecretRedeployer rules', () => {
         Properties: { EventPattern: Match.anyValue() },
       }),
     );
-    // The four change rules, and the deployment event rule (to the function, tested below).
-    expect(rules).toHaveLength(5);
+    // The four change rules, and the deployment and hook event rules (to the function, below).
+    expect(rules).toHaveLength(6);
     const changeRules = rules.filter(([id]) => changeRuleIds.has(id)).map(([, rule]) => rule);
     expect(changeRules).toHaveLength(4);
     for (const rule of changeRules) {
@@ -204,10 +204,10 @@ describe('SecretRedeployer rules', () => {
     }
   });
 
-  it('lets only EventBridge invoke the function, and only from the sweep schedule and the deployment event rule', () => {
+  it('lets only EventBridge invoke the function, and only from the sweep schedule and the deployment and hook event rules', () => {
     const { template, stack, redeployer } = constructTemplate({ enableCloudTrailRule: true });
     const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(2);
+    expect(permissions).toHaveLength(3);
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
@@ -221,13 +221,14 @@ describe('SecretRedeployer rules', () => {
       expect.arrayContaining([
         { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerSweepRule/), 'Arn'] },
         { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerDeploymentEventRule/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/^RedeployerHookEventRule/), 'Arn'] },
       ]),
     );
   });
 
-  it('lets only the deployment event rule invoke the function directly when the sweep is off', () => {
+  it('lets only the deployment and hook event rules invoke the function directly when the sweep is off', () => {
     const { template } = constructTemplate({ enableCloudTrailRule: true, sweep: false });
-    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.resourceCountIs('AWS::Lambda::Permission', 2);
     template.hasResourceProperties('AWS::Lambda::Permission', {
       SourceArn: {
         'Fn::GetAtt': [Match.stringLikeRegexp('^RedeployerDeploymentEventRule'), 'Arn'],
@@ -323,7 +324,7 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
     const { template } = constructTemplate();
     // With the failed-deployment, braking and needs-action alarms, and the rollout alarms (see
     // secret-redeployer-scale.test.ts and rollout-engine.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
@@ -344,7 +345,7 @@ describe('SecretRedeployer dead-letter queue and alarms', () => {
     const alarmTopic = new sns.Topic(stack, 'Topic');
     new SecretRedeployer(stack, 'R', { alarmTopic });
     const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
-    expect(Object.values(alarms)).toHaveLength(9);
+    expect(Object.values(alarms)).toHaveLength(10);
     for (const alarm of Object.values(alarms)) {
       expect((alarm.Properties as { AlarmActions: unknown[] }).AlarmActions).toEqual([
         // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher

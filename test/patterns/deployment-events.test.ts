@@ -192,3 +192,51 @@ describe('the deployed deployment event rule', () => {
     }
   });
 });
+
+const HOOK_AWAITING = 'ecs/hook-state-change-awaiting-action.from-developer-guide.json';
+
+/** The hook event rule's pattern, as synthesised. */
+function deployedHookPattern(props: (stack: Stack) => SecretRedeployerProps = () => ({})): unknown {
+  const app = newApp();
+  const stack = new Stack(app, 'S', { env: HOME });
+  const redeployer = new SecretRedeployer(stack, 'R', props(stack));
+  const rule = redeployer.hookEventRule;
+  if (rule === undefined) throw new Error('no hook event rule');
+  const logicalId = stack.getLogicalId(rule.node.defaultChild as CfnElement);
+  const resource = Template.fromStack(stack).toJSON() as {
+    Resources: Record<string, { Properties: { EventPattern: unknown } }>;
+  };
+  return resource.Resources[logicalId]?.Properties.EventPattern;
+}
+
+/** A hook event about another service: `detail.serviceArn` (its `resources` is the deployment). */
+function hookFor(event: JsonObject, serviceArn: string): JsonObject {
+  const copy = structuredClone(event);
+  return { ...copy, detail: { ...(copy.detail as JsonObject), serviceArn } };
+}
+
+describe('the deployed hook event rule', () => {
+  it('matches a pause and how it ended, in the stack’s account and Region', () => {
+    const pattern = deployedHookPattern();
+    const awaiting = sample(HOOK_AWAITING);
+    expect(matches(pattern, awaiting)).toBe(true);
+    for (const eventName of ['HOOK_SUCCEEDED', 'HOOK_FAILED', 'HOOK_TIMED_OUT']) {
+      const event = structuredClone(awaiting);
+      (event.detail as JsonObject).eventName = eventName;
+      expect(matches(pattern, event)).toBe(true);
+    }
+    const other = structuredClone(awaiting);
+    (other.detail as JsonObject).eventName = 'HOOK_IN_PROGRESS';
+    expect(matches(pattern, other)).toBe(false);
+    expect(matches(pattern, sample(HOOK_AWAITING, SAMPLE))).toBe(false);
+    expect(matches(pattern, sample(COMPLETED))).toBe(false);
+  });
+
+  it('with clusters, matches their services by detail.serviceArn (resources names the deployment)', () => {
+    const pattern = deployedHookPattern((stack) => ({ clusters: clusters('prod')(stack) }));
+    const awaiting = sample(HOOK_AWAITING);
+    expect(matches(pattern, hookFor(awaiting, service('prod/api')))).toBe(true);
+    expect(matches(pattern, hookFor(awaiting, service('staging/api')))).toBe(false);
+    expect(matches(pattern, awaiting)).toBe(false); // default/servicetest
+  });
+});

@@ -27,12 +27,15 @@ const SECRET_LABEL = 'SecretLabelUpdatedRule';
 const SECRET_CLOUDTRAIL = 'SecretCloudTrailRule';
 /** ECS deployment ends, to the function (rollouts on, the default). */
 const DEPLOYMENT_EVENT = 'DeploymentEventRule';
+/** ECS lifecycle hooks paused or ended, to the function (rollouts on). */
+const HOOK_EVENT = 'HookEventRule';
 type RuleId =
   | typeof PARAMETER_CHANGE
   | typeof PARAMETER_EXPIRATION
   | typeof SECRET_LABEL
   | typeof SECRET_CLOUDTRAIL
-  | typeof DEPLOYMENT_EVENT;
+  | typeof DEPLOYMENT_EVENT
+  | typeof HOOK_EVENT;
 
 interface DeployedRule {
   /** The construct id of the rule. */
@@ -57,6 +60,7 @@ function deployedRules(props: SecretRedeployerProps): readonly DeployedRule[] {
   const listed = [
     ...redeployer.rules,
     ...(redeployer.deploymentEventRule ? [redeployer.deploymentEventRule] : []),
+    ...(redeployer.hookEventRule ? [redeployer.hookEventRule] : []),
   ];
   const rules = listed.map((rule): DeployedRule => {
     const cfnRule = rule.node.defaultChild;
@@ -139,6 +143,7 @@ const F = {
   deploymentRollingBack: 'ecs/deployment-state-change-in-progress-rollback.awsdocs.json',
   deploymentCompleted: 'ecs/deployment-state-change-completed.awsdocs.json',
   deploymentFailed: 'ecs/deployment-state-change-failed.awsdocs.json',
+  hookAwaitingAction: 'ecs/hook-state-change-awaiting-action.from-developer-guide.json',
   // Built from the API and user-guide references where no public sample was found.
   parameterLabel: 'ssm/parameter-store-change-label-parameter-version.from-api-reference.json',
   parameterExpiration: 'ssm/parameter-store-policy-action-expiration.from-api-reference.json',
@@ -243,7 +248,7 @@ function expectRules(rules: readonly DeployedRule[], { event, expected }: Case):
 
 describe('the deployed rules', () => {
   it.each(CONFIGURATIONS)(
-    'are the four change rules and the deployment event rule of the construct (%s)',
+    'are the four change rules, the deployment event rule and the hook event rule of the construct (%s)',
     (_name, rules) => {
       expect(rules.map((rule) => rule.id).sort()).toEqual(
         sorted([
@@ -252,6 +257,7 @@ describe('the deployed rules', () => {
           SECRET_CLOUDTRAIL,
           SECRET_LABEL,
           DEPLOYMENT_EVENT,
+          HOOK_EVENT,
         ]),
       );
     },
@@ -337,6 +343,12 @@ describe('real sample events match exactly their rule', () => {
       everything: [DEPLOYMENT_EVENT],
       prodOnly: [DEPLOYMENT_EVENT],
       why: 'a deployment ended (circuit breaker): the rollouts watching the service look at once',
+    },
+    {
+      file: F.hookAwaitingAction,
+      everything: [HOOK_EVENT],
+      prodOnly: [HOOK_EVENT],
+      why: 'a deployment paused at a lifecycle hook: the rollouts watching it report it at once',
     },
     {
       file: F.deploymentInProgress,
