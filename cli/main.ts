@@ -15,7 +15,8 @@ import { type Clients, createClients, profileRegion, resolveRegion } from './aws
 import { type Clock, systemClock } from './clock.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import { type Output, streamOutput } from './output.js';
-import { plan } from './plan.js';
+import { control } from './control.js';
+import { DEFAULT_PLAN_WAVES, parseWaves, plan } from './plan.js';
 import { LIST_VISIBILITY_SECONDS, redrive } from './redrive.js';
 import type { RolloutStoreFactory } from './rollouts.js';
 import { ROTATE_DEFAULTS, rotate } from './rotate.js';
@@ -41,18 +42,23 @@ const OPTIONS = {
   table: { type: 'string' },
   latest: { type: 'boolean' },
   limit: { type: 'string' },
+  by: { type: 'string' },
+  waves: { type: 'string' },
+  'waves-for': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
 
-const COMMANDS = ['plan', 'rotate', 'status', 'redrive'] as const;
+const COMMANDS = ['plan', 'rotate', 'status', 'resume', 'abort', 'redrive'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const GLOBAL_OPTIONS: readonly OptionName[] = ['help', 'region', 'profile'];
 const COMMAND_OPTIONS: Readonly<Record<Command, readonly OptionName[]>> = {
-  plan: ['clusters', 'stage', 'json'],
+  plan: ['clusters', 'stage', 'json', 'waves', 'waves-for'],
   rotate: ['clusters', 'interval', 'rotation-timeout', 'deploy-timeout', 'stack', 'table'],
   status: ['latest', 'limit', 'json', 'stack', 'table'],
+  resume: ['latest', 'by', 'json', 'stack', 'table'],
+  abort: ['latest', 'by', 'json', 'stack', 'table'],
   redrive: ['list', 'queue-url', 'function', 'stack', 'max', 'json'],
 };
 
@@ -69,6 +75,10 @@ Commands:
   status [<change>]           Show the redeployer's rollout of a change (rollout id, secret or
                               parameter, or --latest): each service's state, deployment,
                               duration and reason. Without one, list the recent rollouts.
+  resume [<change>]           Go on with a rollout in waves that halted: deploy its failed
+                              services again, then the next waves (after fixing the cause).
+  abort [<change>]            End a rollout: start nothing more; what was not deployed is
+                              reported as owed.
   redrive [list]              Send the change events waiting in the dead-letter queue through
                               the function again; \`redrive list\` (or --list) only shows them.
 
@@ -86,8 +96,9 @@ const COMMAND_USAGE: Readonly<Record<Command, string>> = {
 
 Lists the ECS services whose current task definitions reference the secret or parameter, and
 what the redeployer would do to each if it changed: redeploy, skip (and why), needs action
-(CODE_DEPLOY or EXTERNAL deployment controller), still referenced (a deleted secret). Runs the
-function's own logic in dry-run mode: nothing is changed.
+(CODE_DEPLOY or EXTERNAL deployment controller), still referenced (a deleted secret), and the
+waves the services to redeploy would go in (the canary first). Runs the function's own logic in
+dry-run mode: nothing is changed.
 
 <secret-or-parameter> is a secret name, a partial or full secret ARN, a parameter name (with or
 without the leading slash) or a parameter ARN. A name that is both a secret and a parameter is
@@ -97,6 +108,12 @@ Options:
   --clusters a,b   Only these clusters, names or ARNs (default: every cluster)
   --stage LABEL    The staging label that would move, for references pinned to a stage
                    (secrets only; default AWSCURRENT)
+  --waves SIZES    The wave sizes to plan with, as the redeployer is configured: counts and
+                   percentages (default ${DEFAULT_PLAN_WAVES.text}), or off
+  --waves-for all|tagged
+                   Which changes go in waves (default ${DEFAULT_PLAN_WAVES.appliesTo}): tagged means secrets and
+                   parameters tagged secret-redeployer:waves=on and secrets rotated by an
+                   alternating-users function; never secrets another service manages (RDS)
   --json           Print the plan as JSON
   --region, --profile, --help
 
@@ -168,11 +185,16 @@ Options:
   --stack NAME    The redeployer's CloudFormation stack (default ${DEFAULT_STACK})
   --region, --profile, --help
 
+A rollout in waves shows its waves (the one started last, the bake, the watched alarms) and a
+WAVE column; a halted one shows why it halted and how to resume or abort it.
+
 Exit codes: 0 the rollout ended with every service COMPLETED or SKIPPED, or it is still OPEN
 (status only informs), or the list was printed; 1 the rollout ended with a service FAILED,
-ROLLED_BACK, STUCK or NEEDS_ACTION (or left unfinished when it was aborted), or no such
-rollout, table or stack; 2 usage.
+ROLLED_BACK, STUCK or NEEDS_ACTION (or left unfinished when it was aborted), it halted and waits
+for a person, or no such rollout, table or stack; 2 usage.
 `,
+  resume: controlUsage('resume'),
+  abort: controlUsage('abort'),
   redrive: `Usage: ecs-redeployer redrive [list] [options]
 
 Sends the change events waiting in the redeployer's dead-letter queue through the function
@@ -194,6 +216,37 @@ Options:
 Exit codes: 0 every message handled, 1 some left in the queue, 2 usage, 130 interrupted.
 `,
 };
+
+function controlUsage(action: 'resume' | 'abort'): string {
+  const what =
+    action === 'resume'
+      ? `Goes on with a rollout in waves that halted (a deployment failed, rolled back or got stuck,
+or a watched alarm went off). Fix the cause first: the services that failed in the halted wave
+are deployed again, then the next waves follow as before.`
+      : `Ends an open rollout, halted or not: nothing more is started (deployments in flight go on
+to their end), and every service not deployed is recorded NEEDS_ACTION (code aborted) and
+reported as owed in the rollout's last notification.`;
+  return `Usage: ecs-redeployer ${action} [<rollout-id> | <secret-or-parameter> | --latest] [options]
+
+${what}
+
+The request is written to the rollout table (dynamodb:UpdateItem), then the rollout engine is
+woken (lambda:SendDurableExecutionCallbackSuccess on its executions); if it cannot be woken it
+acts at its next look. <secret-or-parameter> names the newest open rollout of that change.
+
+Without this CLI: see the halt notification, or docs/waves.md (the AWS CLI commands).
+
+Options:
+  --latest        The newest open rollout
+  --by NAME       Who asks, recorded and notified (default: your local user name)
+  --json          Print the outcome as JSON
+  --table NAME    The rollout table (default: the ${OUTPUTS.rolloutTableName} output of --stack)
+  --stack NAME    The redeployer's CloudFormation stack (default ${DEFAULT_STACK})
+  --region, --profile, --help
+
+Exit codes: 0 recorded, 1 refused (${action === 'resume' ? 'not halted, ' : ''}ended, or no such rollout), 2 usage.
+`;
+}
 
 type Values = {
   [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
@@ -223,7 +276,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const [name, ...rest] = positionals;
   if (name === undefined) return { positionals: [], values };
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    throw new UsageError(`Unknown command "${name}": use plan, rotate, status or redrive`);
+    throw new UsageError(
+      `Unknown command "${name}": use plan, rotate, status, resume, abort or redrive`,
+    );
   }
   const command = name as Command;
   for (const token of tokens) {
@@ -310,7 +365,7 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
         output.line(USAGE.trimEnd());
         return EXIT_OK;
       }
-      throw new UsageError('Name a command: plan, rotate, status or redrive');
+      throw new UsageError('Name a command: plan, rotate, status, resume, abort or redrive');
     }
     if (values.help === true) {
       output.line(COMMAND_USAGE[command].trimEnd());
@@ -327,6 +382,23 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
         command === 'plan' ? 'secret or parameter' : 'secret',
       );
       arnRegion = parseTarget(target).arnRegion;
+    } else if (command === 'resume' || command === 'abort') {
+      const [change, ...extra] = positionals;
+      if (extra.length > 0) {
+        throw new UsageError(`${command} takes one rollout id, secret or parameter`);
+      }
+      if ((change === undefined) === (values.latest !== true)) {
+        throw new UsageError(
+          `${command} takes a rollout id, secret or parameter, or --latest (one of them)`,
+        );
+      }
+      if (values.by !== undefined && values.by.trim() === '') {
+        throw new UsageError('--by needs a name');
+      }
+      if (change !== undefined) {
+        target = change;
+        arnRegion = parseTarget(change).arnRegion;
+      }
     } else if (command === 'status') {
       const [change, ...extra] = positionals;
       if (extra.length > 0) {
@@ -375,6 +447,11 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
         ROTATE_DEFAULTS.deployTimeoutMs,
       ),
     };
+    const planWaves = values.waves === undefined ? undefined : parseWaves(values.waves);
+    const wavesFor = values['waves-for'];
+    if (wavesFor !== undefined && wavesFor !== 'all' && wavesFor !== 'tagged') {
+      throw new UsageError(`--waves-for must be all or tagged, got "${wavesFor}"`);
+    }
     const max = count('max', values.max);
     const limit = count('limit', values.limit);
     const table = tableName(values.table);
@@ -399,6 +476,8 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
             ...(values.stage !== undefined && { stage: values.stage }),
             json: values.json === true,
             region,
+            ...(planWaves !== undefined && { waves: planWaves }),
+            ...(wavesFor !== undefined && { wavesFor }),
           },
           { clients, output, now: () => deps.clock.now() },
         );
@@ -426,6 +505,26 @@ export async function main(argv: readonly string[], deps: MainDependencies): Pro
             ...(table !== undefined && { table }),
           },
           { clients, rolloutStore, output, clock: deps.clock },
+        );
+      case 'resume':
+      case 'abort':
+        return await control(
+          {
+            action: command,
+            ...(target !== undefined && { change: target }),
+            latest: values.latest === true,
+            ...(values.by !== undefined && { by: values.by.trim().slice(0, 200) }),
+            json: values.json === true,
+            region,
+            ...(values.stack !== undefined && { stack: values.stack }),
+            ...(table !== undefined && { table }),
+          },
+          {
+            clients,
+            controlStore: (name) => new RolloutStore(clients.dynamodb, name),
+            output,
+            clock: deps.clock,
+          },
         );
       case 'redrive':
         return await redrive(

@@ -4,6 +4,7 @@
  * shares every decision with the function and can change nothing.
  */
 import type { Service } from '@aws-sdk/client-ecs';
+import { ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
 import type { Scope } from '../functions/redeploy/arn.js';
 import {
   AWSCURRENT,
@@ -13,13 +14,14 @@ import {
   describeChange,
   stagesMovedBy,
 } from '../functions/redeploy/change.js';
-import { type RedeployerConfig, loadConfig } from '../functions/redeploy/config.js';
+import { type RedeployerConfig, type WaveSize, loadConfig } from '../functions/redeploy/config.js';
 import {
   type ChangeReport,
   type FailureEntry,
   applyChange,
 } from '../functions/redeploy/process.js';
 import { TaskDefinitionReader } from '../functions/redeploy/task-definitions.js';
+import { type HoldHint, WAVES_TAG, wavesTag } from '../functions/rollout/waves.js';
 import { type EcsLike, ReadOnlyEcs, type SecretsManagerLike, type SsmLike } from './aws.js';
 import {
   type AwsCallError,
@@ -100,6 +102,7 @@ export async function planChange(
   change: Change,
   ecs: EcsLike,
   clusters: readonly string[],
+  waves?: WavesOption,
 ): Promise<ChangePlan> {
   const readOnly = new ReadOnlyEcs(ecs);
   // The function's defaults, in dry run, with no brakes: the plan shows every affected service.
@@ -109,6 +112,7 @@ export async function planChange(
     dryRun: true,
     concurrency: 1,
     maxDeploymentsInProgress: 0,
+    ...(waves && { waves: waves.sizes, wavesFor: waves.appliesTo }),
   };
   const id = change.kind === 'secret' ? change.secret : change.parameter;
   const home: Scope = { partition: id.partition, region: id.region, account: id.account };
@@ -118,6 +122,7 @@ export async function planChange(
     config,
     home,
     taskDefinitions: new TaskDefinitionReader(),
+    ...(waves?.hint && { holdHint: waves.hint }),
   });
 
   const row = (service: string, outcome: PlanOutcome, reason?: string): PlanRow => {
@@ -146,6 +151,25 @@ export async function planChange(
     failures: report.failed,
     denied: readOnly.errors.filter((error) => isAccessDenied(error)),
   };
+}
+
+/** The waves the plan shows: the deployment's sizes and policy, what the target says. */
+export interface WavesOption {
+  readonly sizes: readonly WaveSize[];
+  readonly appliesTo: 'all' | 'tagged';
+  readonly hint?: HoldHint;
+}
+
+/** The construct's default waves (infra/waves.ts DEFAULT_WAVES). */
+export const DEFAULT_PLAN_WAVES = { text: '1,10%,50%', appliesTo: 'tagged' } as const;
+
+/** `--waves 1,10%,50%` (or `off`), read with the function's own rules. */
+export function parseWaves(value: string | undefined): readonly WaveSize[] {
+  try {
+    return loadConfig({ WAVES: value ?? DEFAULT_PLAN_WAVES.text }).waves;
+  } catch (error) {
+    throw new UsageError(`--waves: ${(error as Error).message.replace(/^WAVES: /, '')}`);
+  }
 }
 
 /** `applyChange` never resolves secrets (the change is already resolved); fail loudly if it did. */
@@ -191,6 +215,10 @@ export interface PlanOptions {
   /** Print JSON instead of tables. */
   readonly json: boolean;
   readonly region: string;
+  /** Wave sizes to plan with (empty: no waves). @default the construct's 1, 10%, 50% */
+  readonly waves?: readonly WaveSize[];
+  /** Which changes go in waves. @default 'tagged' (the construct's default) */
+  readonly wavesFor?: 'all' | 'tagged';
 }
 
 export interface PlanDependencies {
@@ -232,7 +260,16 @@ export async function plan(options: PlanOptions, deps: PlanDependencies): Promis
       target.kind === 'secret'
         ? secretChange(target, now, `plan (${stage})`, stage)
         : parameterChange(target, now, 'plan (Update)');
-    plans.push({ target, plan: await planChange(change, clients.ecs, options.clusters) });
+    const appliesTo = options.wavesFor ?? DEFAULT_PLAN_WAVES.appliesTo;
+    const sizes = options.waves ?? parseWaves(undefined);
+    const hint =
+      target.kind === 'secret'
+        ? target.hint
+        : sizes.length > 0 && appliesTo === 'tagged'
+          ? await parameterHint(clients.ssm, target.name, output)
+          : undefined;
+    const waves: WavesOption = { sizes, appliesTo, ...(hint && { hint }) };
+    plans.push({ target, plan: await planChange(change, clients.ecs, options.clusters, waves) });
   }
 
   const incomplete = plans.some(({ plan: p }) => p.failures.length > 0 || p.denied.length > 0);
@@ -273,6 +310,7 @@ function printPlan(target: Target, plan: ChangePlan, stage: string, output: Outp
       output.line(line);
     }
   }
+  printWaves(plan, output);
   output.line();
   output.line(
     `${plural(rows.length, 'service')} of ${report.servicesScanned} scanned ` +
@@ -283,6 +321,49 @@ function printPlan(target: Target, plan: ChangePlan, stage: string, output: Outp
   if (failures.length > 0) {
     output.warn('Could not read everything, so the plan may be incomplete:');
     for (const line of failures) output.warn(line);
+  }
+}
+
+/** The wave plan of the services to redeploy, as the rollout would deploy them. */
+function printWaves(plan: ChangePlan, output: Output): void {
+  const preview = plan.report.waves;
+  if (preview === undefined || plan.report.redeployed.length === 0) return;
+  const name = (arn: string): string => {
+    const row = plan.rows.find((r) => r.service === arn);
+    return row === undefined ? shortName(arn) : `${row.cluster}/${row.name}`;
+  };
+  output.line();
+  if (!preview.applies) {
+    output.line(`Waves: not for this change (${preview.why}): every service at once.`);
+    return;
+  }
+  output.line(`Waves (${preview.why}): each starts once the one before completed.`);
+  preview.waves.forEach((wave, i) => {
+    output.line(
+      `  ${i === 0 ? 'canary' : `wave ${i + 1}`} (${plural(wave.length, 'service')}): ` +
+        wave.map(name).join(', '),
+    );
+  });
+}
+
+/** A parameter's waves tag; unreadable (no ssm:ListTagsForResource), the policy decides. */
+async function parameterHint(
+  ssm: SsmLike,
+  name: string,
+  output: Output,
+): Promise<HoldHint | undefined> {
+  try {
+    const { TagList = [] } = await ssm.send(
+      new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }),
+    );
+    const tag = wavesTag(TagList.find((t) => t.Key === WAVES_TAG)?.Value);
+    return tag === undefined ? {} : { tag };
+  } catch (error) {
+    output.warn(
+      `Note: could not read the tags of ${name} (${(error as Error).name}): the wave plan ` +
+        'assumes it is not tagged secret-redeployer:waves.',
+    );
+    return undefined;
   }
 }
 
@@ -297,6 +378,7 @@ function planJson(
       target: { kind: target.kind, name: target.name, arn: target.arn },
       change: describeChange(p.change),
       services: p.rows,
+      ...(p.report.waves !== undefined && { waves: p.report.waves }),
       servicesScanned: p.report.servicesScanned,
       clustersScanned: p.report.clustersScanned,
       failed: [

@@ -87,7 +87,8 @@ export async function status(options: StatusOptions, deps: StatusDependencies): 
   } else {
     printRollout(rollout, services, deps.clock.now(), deps.output);
   }
-  if (rollout.status === 'OPEN') return EXIT_OK;
+  // Open: status only informs, unless the rollout halted and waits for a person.
+  if (rollout.status === 'OPEN') return rollout.halted === undefined ? EXIT_OK : EXIT_FAILURE;
   return delivered(services) ? EXIT_OK : EXIT_FAILURE;
 }
 
@@ -124,6 +125,34 @@ export function printRollout(
   }
   if (rollout.abortedBy !== undefined) field('Aborted', rollout.abortedBy);
   field('Engine', engineText(rollout));
+  if (rollout.waves !== undefined) {
+    const { waves } = rollout;
+    field(
+      'Waves',
+      `wave ${rollout.currentWave ?? 1} of ${waves.count}` +
+        (waves.bakeSeconds > 0 ? `, each baked ${formatDuration(waves.bakeSeconds * 1000)}` : '') +
+        (waves.alarms.length > 0 ? `, alarms ${waves.alarms.join(', ')}` : '') +
+        (rollout.bakeUntil !== undefined ? `; baking until ${rollout.bakeUntil}` : '') +
+        (waves.why !== undefined ? ` (${waves.why})` : ''),
+    );
+  } else if (rollout.noWaves !== undefined) {
+    field('Waves', `not for this change: ${rollout.noWaves}`);
+  }
+  if (rollout.halted !== undefined && rollout.status === 'OPEN') {
+    field('HALTED', `${rollout.halted.at}, wave ${rollout.halted.wave}: ${rollout.halted.reason}`);
+    field(
+      'Next',
+      `fix the cause, then \`ecs-redeployer resume ${rollout.rolloutId}\`; or stop it with ` +
+        `\`ecs-redeployer abort ${rollout.rolloutId}\``,
+    );
+  }
+  if (rollout.control !== undefined && rollout.status === 'OPEN') {
+    field(
+      'Request',
+      `${rollout.control.action}${rollout.control.by ? ` by ${rollout.control.by}` : ''} at ` +
+        `${rollout.control.at}, not applied yet`,
+    );
+  }
   if (rollout.status === 'OPEN' && rollout.observedAt !== undefined) {
     field(
       'Watched',
@@ -137,11 +166,14 @@ export function printRollout(
   if (sorted.length === 0) {
     output.line('No service references it.');
   } else {
+    const inWaves = rollout.waves !== undefined;
+    const byWave = inWaves ? [...sorted].sort((a, b) => (a.wave ?? 1) - (b.wave ?? 1)) : sorted;
     for (const line of table(
-      ['SERVICE', 'STATE', 'DEPLOYMENT', 'DURATION', 'REASON'],
-      sorted.map((record) => {
+      [...(inWaves ? ['WAVE'] : []), 'SERVICE', 'STATE', 'DEPLOYMENT', 'DURATION', 'REASON'],
+      byWave.map((record) => {
         const ms = deploymentMs(record, now);
         return [
+          ...(inWaves ? [record.wave === 1 ? '1 (canary)' : String(record.wave ?? 1)] : []),
           serviceLabel(record),
           record.state,
           record.deploymentId ?? '-',

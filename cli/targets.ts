@@ -8,6 +8,7 @@ import {
   type DescribeSecretCommandOutput,
 } from '@aws-sdk/client-secrets-manager';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import { type HoldHint, hintFromSecret } from '../functions/rollout/waves.js';
 import {
   type ParameterId,
   type SecretId,
@@ -39,6 +40,8 @@ export interface SecretTarget {
   readonly deletedDate?: Date;
   /** Version id to staging labels, as DescribeSecret reports them. */
   readonly versionIdsToStages: Readonly<Record<string, readonly string[]>>;
+  /** Its waves tag, managing service and rotation function (whether waves apply). */
+  readonly hint: HoldHint;
 }
 
 export interface ParameterTarget {
@@ -132,6 +135,7 @@ export function secretTarget(described: DescribeSecretCommandOutput): SecretTarg
     name: described.Name ?? id.name,
     ...(described.DeletedDate !== undefined && { deletedDate: described.DeletedDate }),
     versionIdsToStages: described.VersionIdsToStages ?? {},
+    hint: hintFromSecret(described),
   };
 }
 

@@ -74,8 +74,8 @@ describe('help and usage errors', () => {
   });
 
   it.each([
-    [[], 'Name a command: plan, rotate, status or redrive'],
-    [['deploy'], 'Unknown command "deploy": use plan, rotate, status or redrive'],
+    [[], 'Name a command: plan, rotate, status, resume, abort or redrive'],
+    [['deploy'], 'Unknown command "deploy": use plan, rotate, status, resume, abort or redrive'],
     [['plan'], 'plan needs a secret or parameter'],
     [['plan', 'a', 'b'], 'plan takes one secret or parameter, got 2'],
     [['rotate'], 'rotate needs a secret'],

@@ -94,11 +94,12 @@ describe('plan for a secret', () => {
     expect(output.stdout).toMatch(row('worker', 'prod', 'redeploy'));
     expect(output.stdout).toMatch(row('reader', 'staging', 'redeploy'));
     expect(output.stdout).toMatch(
-      row(
-        'legacy',
-        'prod',
-        'needs action: deployment controller CODE_DEPLOY: start a CodeDeploy deployment to pick up the change',
-      ),
+      /^legacy\s{2,}prod\s{2,}needs action: deployment controller CODE_DEPLOY: ECS cannot force a new deployment; start a CodeDeploy deployment of the same task definition: aws deploy create-deployment /m,
+    );
+    // Not tagged for waves (the construct's default policy): every service at once.
+    expect(output.stdout).toContain(
+      'Waves: not for this change (waves are for tagged changes only, and it is not tagged ' +
+        'secret-redeployer:waves=on): every service at once.',
     );
     expect(output.stdout).toMatch(row('old', 'prod', 'skip: service is DRAINING'));
     expect(output.stdout).toContain(
@@ -309,4 +310,41 @@ describe('parseTarget', () => {
       expect(() => parseTarget(input)).toThrow(UsageError);
     },
   );
+});
+
+describe('plan shows the waves', () => {
+  it('in the order the rollout would deploy them: the canary, then the waves (every change in waves)', async () => {
+    const { code, output } = await runPlan(DB_NAME, { wavesFor: 'all' });
+
+    expect(code).toBe(0);
+    expect(output.stdout).toContain(
+      'Waves (waves are on for every change): each starts once the one before completed.',
+    );
+    // Three services to redeploy, in ARN order: prod/api, prod/worker, staging/reader.
+    expect(output.stdout).toContain('  canary (1 service): prod/api');
+    expect(output.stdout).toContain('  wave 2 (1 service): prod/worker');
+    expect(output.stdout).toContain('  wave 3 (1 service): staging/reader');
+  });
+
+  it('as JSON, with the sizes given', async () => {
+    const { output } = await runPlan(DB_NAME, {
+      wavesFor: 'all',
+      waves: [{ count: 2 }],
+      json: true,
+    });
+    const json = JSON.parse(output.stdout) as { plans: { waves?: unknown }[] };
+    expect(json.plans[0]?.waves).toEqual({
+      applies: true,
+      why: 'waves are on for every change',
+      waves: [
+        [serviceArn('prod', 'api'), serviceArn('prod', 'worker')],
+        [serviceArn('staging', 'reader')],
+      ],
+    });
+  });
+
+  it('says nothing of waves when they are off', async () => {
+    const { output } = await runPlan(DB_NAME, { waves: [] });
+    expect(output.stdout).not.toContain('Waves');
+  });
 });
