@@ -220,15 +220,24 @@ export async function observeRollout(deps: ObserveDependencies, rolloutId: strin
     records = next;
     if (!waves || halted !== undefined) break;
 
-    const alarm = await alarmGoneOff(deps, waves.alarms);
-    const step: WaveStep =
-      alarm !== undefined
-        ? {
-            kind: 'halt',
-            reason: `alarm ${alarm.name} is ${alarm.state}${alarm.reason ? `: ${alarm.reason}` : ''} (wave ${currentWave})`,
-            services: [],
-          }
-        : nextWaveStep(records, currentWave, deps.now(), waves.bakeSeconds, bakeUntil);
+    let step: WaveStep = nextWaveStep(
+      records,
+      currentWave,
+      deps.now(),
+      waves.bakeSeconds,
+      bakeUntil,
+    );
+    if (step.kind !== 'halt' && step.kind !== 'done') {
+      // The alarms gate the next wave: watched while a wave deploys and bakes.
+      const alarm = await alarmGoneOff(deps, waves.alarms);
+      if (alarm !== undefined) {
+        step = {
+          kind: 'halt',
+          reason: `alarm ${alarm.name} is ${alarm.state}${alarm.reason ? `: ${alarm.reason}` : ''} (wave ${currentWave})`,
+          services: [],
+        };
+      }
+    }
     if (step.kind === 'halt') {
       const record = {
         wave: currentWave,

@@ -253,6 +253,24 @@ describe('watched alarms', () => {
     expect(world.notifications[0]?.message).toContain('Running the new value (1)');
   });
 
+  it('an alarm after the last wave ended changes nothing: the rollout is done', async () => {
+    const world = new RolloutWorld({ users: ['a', 'b'], secretTags: { [WAVES_TAG]: 'on' } });
+    world.sim.addAlarm('orders-5xx', 'OK');
+    const env = { WAVES: '1', WAVE_ALARMS: 'orders-5xx' };
+    const { rolloutId } = await change(world, env);
+    world.sim.at(new Date(world.sim.now().getTime() + 10 * MINUTE), () => {
+      world.sim.setAlarmState('orders-5xx', 'ALARM');
+    });
+
+    const { result, summary } = await world.drive(rolloutId, {}, env);
+
+    expect(result.status).toBe('DONE');
+    expect(summary?.counts).toEqual({ COMPLETED: 2 });
+    expect(world.notifications.map((n) => n.subject)).toEqual([
+      'ECS secret redeployer: secret prod/orders/db: rollout ended, 2 completed',
+    ]);
+  });
+
   it('the bake is waited for even with every alarm OK', async () => {
     const world = new RolloutWorld({
       users: ['a', 'b'],
