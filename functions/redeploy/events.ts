@@ -85,7 +85,19 @@ function strings(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An ISO 8601 time of a day that exists: Date.parse rolls an impossible day into the next month
+ * (30 February is read as 2 March), so the calendar date is checked on its own.
+ */
+function isValidTime(time: string): boolean {
+  const match = ISO_TIME.exec(time);
+  if (!match || Number.isNaN(Date.parse(time))) return false;
+  const [, year, month, day] = match.map(Number);
+  const date = new Date(Date.UTC(year ?? 0, (month ?? 0) - 1, day ?? 0));
+  return date.getUTCMonth() === (month ?? 0) - 1 && date.getUTCDate() === day;
+}
 const ACCOUNT = /^\d{12}$/;
 
 /** Validates the envelope. Returns a reason string when it is not a usable EventBridge event. */
@@ -101,7 +113,7 @@ export function parseEnvelope(event: unknown): Envelope | string {
   if (id === undefined) return 'the event has no id';
   if (source === undefined) return 'the event has no source';
   if (detailType === undefined) return 'the event has no detail-type';
-  if (time === undefined || !ISO_TIME.test(time) || Number.isNaN(Date.parse(time))) {
+  if (time === undefined || !isValidTime(time)) {
     return 'the event has no valid time';
   }
   if (region === undefined || !isRegion(region)) return 'the event has no valid region';
