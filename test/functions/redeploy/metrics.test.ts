@@ -239,7 +239,8 @@ describe('EMF metrics', () => {
     serveEcs(ecsMock, world());
     ecsMock
       .on(UpdateServiceCommand, { service: serviceArn('prod', 'orders') })
-      .rejects(awsError('ThrottlingException', 'Rate exceeded'));
+      // Refused, not throttled: a throttled UpdateService is paced and retried for 15 s.
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:UpdateService'));
     const { handler } = await loadHandler();
 
     await expect(handler(dbChanged(), lambdaContext())).rejects.toThrow();

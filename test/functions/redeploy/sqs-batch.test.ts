@@ -95,7 +95,8 @@ describe('the SQS batch path', () => {
     serveEcs(ecsMock, world());
     ecsMock
       .on(UpdateServiceCommand, { service: serviceArn('prod', 'billing') })
-      .rejects(awsError('ThrottlingException', 'Rate exceeded'));
+      // Refused, not throttled: a throttled UpdateService is paced and retried for 15 s.
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:UpdateService'));
     const { handler } = await loadHandler();
 
     const response = await handler(
@@ -115,7 +116,7 @@ describe('the SQS batch path', () => {
       level: 'ERROR',
       messageId: 'm-billing',
       correlation_id: 'evt-billing',
-      error: expect.stringContaining('ThrottlingException') as string,
+      error: expect.stringContaining('AccessDeniedException') as string,
     });
   });
 
@@ -123,7 +124,8 @@ describe('the SQS batch path', () => {
     serveEcs(ecsMock, world());
     ecsMock
       .on(UpdateServiceCommand, { service: serviceArn('prod', 'billing') })
-      .rejects(awsError('ThrottlingException', 'Rate exceeded'));
+      // Refused, not throttled: a throttled UpdateService is paced and retried for 15 s.
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: ecs:UpdateService'));
     sqsMock.on(ChangeMessageVisibilityCommand).rejectsOnce(awsError('AccessDenied', 'denied'));
     const { handler } = await loadHandler({ CHANGE_QUEUE_URL });
     const batch = sqsEvent([orders(), billing()], ['m-orders', 'm-billing']);
